@@ -1,0 +1,138 @@
+"""The last good config, its signature and the highest serial ever applied, kept on disk.
+
+This is what keeps protection going after a reboot even if the config file was tampered
+with: the agent re-admits the saved copy instead. One JSON file, replaced atomically
+(temporary file, fsync, rename, fsync of the directory), so a crash leaves either the old
+state or the new one, never a mix of one config with another's signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from .keys import PathLike
+
+FILE_NAME = "last-good.json"
+FORMAT = 1
+
+
+class StateError(Exception):
+    """The state file exists but cannot be trusted (corrupt, wrong format)."""
+
+
+@dataclass
+class LastGood:
+    """What the state directory holds. Empty (all None) before the first save."""
+
+    state_dir: str
+    config_bytes: Optional[bytes] = None
+    sig_bytes: Optional[bytes] = None
+    serial: Optional[int] = None
+    key_id: Optional[str] = None
+    last_serial: Optional[int] = None  # highest serial ever applied: the rollback floor
+    saved_at: Optional[str] = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.state_dir) / FILE_NAME
+
+    @classmethod
+    def load(cls, state_dir: PathLike) -> "LastGood":
+        """Read the saved state: absent gives an empty LastGood, corrupt raises StateError."""
+        self = cls(state_dir=os.fspath(state_dir))
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return self
+        try:
+            data = json.loads(raw)
+            if data.get("format") != FORMAT:
+                raise ValueError(f"unknown format {data.get('format')!r}")
+            self.config_bytes = _unb64(data.get("config"))
+            self.sig_bytes = _unb64(data.get("signature"))
+            self.serial = _opt_int(data.get("serial"))
+            self.last_serial = _opt_int(data.get("last_serial"))
+            self.key_id = data.get("key_id")
+            self.saved_at = data.get("saved_at")
+            if self.config_bytes is not None and (
+                hashlib.sha256(self.config_bytes).hexdigest() != data.get("config_sha256")
+            ):
+                raise ValueError("config checksum does not match")
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise StateError(f"{self.path}: unreadable state ({exc}); remove it to start "
+                             "afresh (the rollback floor is then lost)") from None
+        return self
+
+    def save(
+        self,
+        config_bytes: bytes,
+        sig_bytes: Optional[bytes],
+        serial: Optional[int],
+        key_id: Optional[str],
+    ) -> None:
+        """Record a config that was just applied. The rollback floor never goes down."""
+        floor = self.last_serial
+        if serial is not None:
+            floor = serial if floor is None else max(floor, serial)
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data: Dict[str, Any] = {
+            "format": FORMAT,
+            "serial": serial,
+            "last_serial": floor,
+            "key_id": key_id,
+            "saved_at": now,
+            "config_sha256": hashlib.sha256(config_bytes).hexdigest(),
+            "config": base64.b64encode(config_bytes).decode("ascii"),
+            "signature": (base64.b64encode(sig_bytes).decode("ascii")
+                          if sig_bytes is not None else None),
+        }
+        atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8") + b"\n")
+        self.config_bytes, self.sig_bytes = config_bytes, sig_bytes
+        self.serial, self.key_id, self.last_serial, self.saved_at = serial, key_id, floor, now
+
+
+def atomic_write(path: PathLike, data: bytes, mode: int = 0o600) -> None:
+    """Write data to path so that readers see the old or the new content, whole."""
+    target = Path(path)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _unb64(value: Any) -> Optional[bytes]:
+    if value is None:
+        return None
+    return base64.b64decode(value, validate=True)
+
+
+def _opt_int(value: Any) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"serial {value!r} is not an integer")
+    return value
