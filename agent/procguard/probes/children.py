@@ -1,0 +1,204 @@
+"""Commands run by probes and escalation actions: own process group, hard timeout, reaped.
+
+The agent is a child subreaper and the engine reaps with `waitpid(-1)` on SIGCHLD, so a
+command's exit status can be taken by either side. The rule that keeps both honest:
+
+* `run_command` marks its pid as owned (`REGISTRY`) right after the fork and reaps it
+  itself with `waitpid(pid)`.
+* The engine, for every pid its `waitpid(-1)` returns, calls `REGISTRY.reaped(pid, status)`
+  first. True means "a probe or action owns it": the engine must ignore that pid (no
+  orphan event); the status is handed to the waiting worker thread.
+
+No command outlives its timeout: the whole process group gets SIGKILL, and the group is
+killed again after a normal exit so that a backgrounded grandchild cannot linger.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Deque, Dict, Mapping, Optional, Sequence, Tuple
+
+
+class ChildRegistry:
+    """Pids owned by worker threads, and exit statuses the engine reaped for them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owned: Dict[int, Optional[int]] = {}      # pid -> status once reaped by the engine
+        self._cond = threading.Condition(self._lock)
+        # statuses of pids the engine reaped before their owner registered them (a fast exit)
+        self._recent: Deque[Tuple[int, int, float]] = collections.deque(maxlen=256)
+
+    def own(self, pid: int) -> None:
+        with self._lock:
+            self._owned[pid] = None
+            for rpid, status, at in self._recent:
+                if rpid == pid and time.monotonic() - at < 5.0:
+                    self._owned[pid] = status
+                    self._recent.remove((rpid, status, at))
+                    break
+
+    def release(self, pid: int) -> None:
+        with self._lock:
+            self._owned.pop(pid, None)
+
+    def reaped(self, pid: int, status: int) -> bool:
+        """Engine side: True if the pid belongs to a probe or action (then ignore it)."""
+        with self._cond:
+            if pid in self._owned:
+                self._owned[pid] = status
+                self._cond.notify_all()
+                return True
+            self._recent.append((pid, status, time.monotonic()))
+            return False
+
+    def owned_pids(self) -> Tuple[int, ...]:
+        with self._lock:
+            return tuple(self._owned)
+
+    def wait_status(self, pid: int, timeout: float) -> Optional[int]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._owned.get(pid) is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+            return self._owned[pid]
+
+
+REGISTRY = ChildRegistry()
+
+
+@dataclass
+class CommandResult:
+    ok: bool
+    status: str           # exit:N, signal:NAME, timeout, error
+    output: str           # first bytes of stdout+stderr
+    duration: float
+    pid: Optional[int] = None
+
+
+def describe_status(status: Optional[int]) -> str:
+    if status is None:
+        return "unknown"
+    if os.WIFEXITED(status):
+        return f"exit:{os.WEXITSTATUS(status)}"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            return f"signal:{signal.Signals(sig).name[3:]}"
+        except ValueError:
+            return f"signal:{sig}"
+    return f"raw:{status}"
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_command(
+    argv: Sequence[str],
+    timeout: float,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    max_output: int = 4096,
+    registry: ChildRegistry = REGISTRY,
+) -> CommandResult:
+    """Run argv in a new session; SIGKILL the whole group at `timeout`; always reap."""
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env=dict(env) if env is not None else None, cwd=cwd,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        return CommandResult(False, "error", f"cannot run {argv[0]}: {exc.strerror or exc}",
+                             time.monotonic() - started)
+    pid = proc.pid
+    registry.own(pid)
+    out = bytearray()
+    timed_out = False
+    pidfd = -1
+    try:
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = -1                          # old kernel, or already reaped by the engine
+        pipe = proc.stdout
+        assert pipe is not None
+        os.set_blocking(pipe.fileno(), False)
+        poller = select.poll()
+        poller.register(pipe.fileno(), select.POLLIN)
+        if pidfd >= 0:
+            poller.register(pidfd, select.POLLIN)
+        pipe_open = True
+        deadline = started + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            wait_ms = int(min(left, 0.05 if pidfd < 0 else left) * 1000) + 1
+            events = dict(poller.poll(wait_ms))
+            if pipe_open and pipe.fileno() in events:
+                try:
+                    chunk: Optional[bytes] = os.read(pipe.fileno(), 65536)
+                except BlockingIOError:
+                    chunk = None
+                if chunk:
+                    if len(out) < max_output:
+                        out += chunk[: max_output - len(out)]
+                elif chunk == b"":                    # EOF: every writer closed the pipe
+                    poller.unregister(pipe.fileno())
+                    pipe_open = False
+            if pidfd >= 0 and pidfd in events:
+                break
+            if pidfd < 0 and _exited_or_reaped(pid, registry):
+                break
+        # Kill the group in both cases: on timeout that is the point, after an exit it
+        # removes grandchildren left in the background. The leader is still a zombie here
+        # (unless the engine reaped it already), so the group id cannot have been reused.
+        _killpg(pid)
+        status = _reap(pid, registry)
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+        registry.release(pid)
+        proc.returncode = -9 if timed_out else 0     # Popen must never waitpid() later
+        if proc.stdout is not None:
+            proc.stdout.close()
+    text = out.decode("utf-8", "replace").strip()
+    duration = time.monotonic() - started
+    if timed_out:
+        return CommandResult(False, "timeout", text, duration, pid)
+    described = describe_status(status)
+    return CommandResult(described == "exit:0", described, text, duration, pid)
+
+
+def _exited_or_reaped(pid: int, registry: ChildRegistry) -> bool:
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True                                   # the engine reaped it
+
+
+def _reap(pid: int, registry: ChildRegistry) -> Optional[int]:
+    try:
+        got, status = os.waitpid(pid, 0)
+        if got == pid:
+            return status
+    except ChildProcessError:
+        pass
+    return registry.wait_status(pid, 2.0)             # the engine got it first
