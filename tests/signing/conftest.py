@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from signing_helpers import Env
-
 from procguard.signing import HostIdentity
+from signing_helpers import Env
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from procguard.signing import HostIdentity, TrustStore, generate, sign
+from procguard.signing import TrustStore, generate, sign
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=timezone.utc)
 
@@ -71,7 +71,8 @@ class Env:
     def store(self) -> TrustStore:
         return TrustStore.load(self.trusted, self.revoked)
 
-    def write_config(self, data: bytes, key: Optional[Key] = None, name: str = "watches.yaml") -> Path:
+    def write_config(self, data: bytes, key: Optional[Key] = None,
+                     name: str = "watches.yaml") -> Path:
         path = self.root / name
         path.write_bytes(data)
         os.chmod(path, 0o644)

@@ -7,12 +7,17 @@ from typing import Any, Dict, Optional
 
 import pytest
 import yaml
-from signing_helpers import NOW, Env, Key, config_text
-
 from procguard.events.catalog import BY_ID
 from procguard.signing import (
-    Admission, HostIdentity, Refusal, admit, in_scope, refusal_event, sign,
+    Admission,
+    HostIdentity,
+    Refusal,
+    admit,
+    in_scope,
+    refusal_event,
+    sign,
 )
+from signing_helpers import NOW, Env, Key, config_text
 
 
 def try_admit(env: Env, data: bytes, key: Optional[Key], host: HostIdentity,
@@ -139,7 +144,8 @@ def test_unsigned_refused_without_allow_unsigned(env: Env, host: HostIdentity) -
     refused("unsigned", env, config_text(), None, host)
 
 
-def test_allow_unsigned_admits_unsigned_but_still_checks_terms(env: Env, host: HostIdentity) -> None:
+def test_allow_unsigned_admits_unsigned_but_still_checks_terms(env: Env,
+                                                               host: HostIdentity) -> None:
     result = try_admit(env, config_text(serial=None, scope=None), None, host, allow_unsigned=True)
     assert result == Admission(key_id=None, serial=None, signed=False)
     refused("out_of_scope", env, config_text(scope=["db01"]), None, host, allow_unsigned=True)

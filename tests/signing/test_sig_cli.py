@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
-from signing_helpers import Env, config_text
-
 from procguard.cli import keys_cmd
+from signing_helpers import Env, config_text
 
 
 def run(argv: List[str], capsys: pytest.CaptureFixture[str]) -> Tuple[int, str, str]:

@@ -8,11 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from signing_helpers import Env, config_text
-
 from procguard.events.catalog import security
 from procguard.signing import LastGood, Refusal, StateError, check_dir, check_file, check_inputs
 from procguard.signing.errors import CODES
+from signing_helpers import Env, config_text
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown")
 

@@ -7,11 +7,10 @@ import os
 import stat
 
 import pytest
-from signing_helpers import Env, config_text
 from cryptography.hazmat.primitives import serialization
-
 from procguard.signing import Refusal, TrustStore, generate, sign, verify
 from procguard.signing.keys import load_private_key, read_revoked
+from signing_helpers import Env, config_text
 
 
 def test_keygen_writes_private_0600_and_public_with_derived_key_id(env: Env) -> None:
