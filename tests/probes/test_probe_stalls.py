@@ -19,6 +19,7 @@ import time
 import pytest
 
 from pg_helpers import FakeLoop, proc_state, proc_table, wait_for
+from procguard.children import REAPER
 from procguard.probes import REGISTRY, ProbeManager
 
 
@@ -199,28 +200,28 @@ PR_SET_CHILD_SUBREAPER = 36
 
 @pytest.fixture
 def subreaper_engine():
-    """Make this process a child subreaper and reap like the engine does (waitpid(-1)),
-    handing owned pids to the registry: the worst case for the probe's own reaping."""
+    """Make this process a child subreaper and reap the way the engine does (REAPER.reap_all
+    with waitpid(-1)), skipping owned pids: the worst case for the probe's own reaping."""
     libc = ctypes.CDLL(None, use_errno=True)
     assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    REAPER.central = True
     stop = threading.Event()
     reaped = {"owned": 0, "orphans": 0}
 
     def reap():
-        while not stop.is_set():
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                pid = 0
-            if pid:
-                reaped["owned" if REGISTRY.reaped(pid, status) else "orphans"] += 1
-            else:
-                stop.wait(0.005)
+        while not stop.wait(0.005):
+            for pid, _status in REAPER.reap_all():
+                if pid in REGISTRY.owned_pids():
+                    reaped["owned"] += 1
+                else:
+                    REAPER.take(pid)
+                    reaped["orphans"] += 1
     thread = threading.Thread(target=reap, daemon=True)
     thread.start()
     yield reaped
     stop.set()
     thread.join()
+    REAPER.central = False
     libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 

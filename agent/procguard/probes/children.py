@@ -1,13 +1,14 @@
 """Commands run by probes and escalation actions: own process group, hard timeout, reaped.
 
-The agent is a child subreaper and the engine reaps with `waitpid(-1)` on SIGCHLD, so a
-command's exit status can be taken by either side. The rule that keeps both honest:
+The agent is a child subreaper and the engine reaps with `waitpid(-1)` on SIGCHLD
+(`procguard.children.REAPER.reap_all()`), so a command's exit status can be taken by
+either side. The rule that keeps both honest:
 
-* `run_command` marks its pid as owned (`REGISTRY`) right after the fork and reaps it
-  itself with `waitpid(pid)`.
-* The engine, for every pid its `waitpid(-1)` returns, calls `REGISTRY.reaped(pid, status)`
-  first. True means "a probe or action owns it": the engine must ignore that pid (no
-  orphan event); the status is handed to the waiting worker thread.
+* `run_command` lists its pid in `REGISTRY` right after the fork; `ProbeManager.owned_pids()`
+  and `EscalationManager.owned_pids()` return those pids. The engine must neither adopt
+  them nor report them as orphans, and must leave their status in REAPER's table.
+* Once the command ended (its pidfd is readable) we reap it with `waitpid(pid)`; if the
+  engine was first, `REAPER.wait(pid)` hands us the status it kept.
 
 No command outlives its timeout: the whole process group gets SIGKILL, and the group is
 killed again after a normal exit so that a backgrounded grandchild cannot linger.
@@ -15,7 +16,6 @@ killed again after a normal exit so that a backgrounded grandchild cannot linger
 
 from __future__ import annotations
 
-import collections
 import os
 import select
 import signal
@@ -23,55 +23,29 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from typing import Deque, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Mapping, Optional, Sequence, Set, Tuple
+
+from ..children import REAPER, describe_status
 
 
 class ChildRegistry:
-    """Pids owned by worker threads, and exit statuses the engine reaped for them."""
+    """Pids of commands that worker threads run and reap themselves."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._owned: Dict[int, Optional[int]] = {}      # pid -> status once reaped by the engine
-        self._cond = threading.Condition(self._lock)
-        # statuses of pids the engine reaped before their owner registered them (a fast exit)
-        self._recent: Deque[Tuple[int, int, float]] = collections.deque(maxlen=256)
+        self._owned: Set[int] = set()
 
     def own(self, pid: int) -> None:
         with self._lock:
-            self._owned[pid] = None
-            for rpid, status, at in self._recent:
-                if rpid == pid and time.monotonic() - at < 5.0:
-                    self._owned[pid] = status
-                    self._recent.remove((rpid, status, at))
-                    break
+            self._owned.add(pid)
 
     def release(self, pid: int) -> None:
         with self._lock:
-            self._owned.pop(pid, None)
-
-    def reaped(self, pid: int, status: int) -> bool:
-        """Engine side: True if the pid belongs to a probe or action (then ignore it)."""
-        with self._cond:
-            if pid in self._owned:
-                self._owned[pid] = status
-                self._cond.notify_all()
-                return True
-            self._recent.append((pid, status, time.monotonic()))
-            return False
+            self._owned.discard(pid)
 
     def owned_pids(self) -> Tuple[int, ...]:
         with self._lock:
             return tuple(self._owned)
-
-    def wait_status(self, pid: int, timeout: float) -> Optional[int]:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._owned.get(pid) is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._cond.wait(left)
-            return self._owned[pid]
 
 
 REGISTRY = ChildRegistry()
@@ -84,20 +58,6 @@ class CommandResult:
     output: str           # first bytes of stdout+stderr
     duration: float
     pid: Optional[int] = None
-
-
-def describe_status(status: Optional[int]) -> str:
-    if status is None:
-        return "unknown"
-    if os.WIFEXITED(status):
-        return f"exit:{os.WEXITSTATUS(status)}"
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            return f"signal:{signal.Signals(sig).name[3:]}"
-        except ValueError:
-            return f"signal:{sig}"
-    return f"raw:{status}"
 
 
 def _killpg(pgid: int) -> None:
@@ -188,6 +148,7 @@ def run_command(
 
 
 def _exited_or_reaped(pid: int, registry: ChildRegistry) -> bool:
+    """Without a pidfd: has the child ended (or been reaped by the engine already)?"""
     try:
         return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
@@ -196,9 +157,9 @@ def _exited_or_reaped(pid: int, registry: ChildRegistry) -> bool:
 
 def _reap(pid: int, registry: ChildRegistry) -> Optional[int]:
     try:
-        got, status = os.waitpid(pid, 0)
+        got, status = os.waitpid(pid, 0)               # it has ended: this does not block
         if got == pid:
             return status
     except ChildProcessError:
         pass
-    return registry.wait_status(pid, 2.0)             # the engine got it first
+    return REAPER.wait(pid, 2.0)                      # the engine reaped it first

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..events import catalog
 from .checks import CHECKS
+from .children import REGISTRY
 from .runner import NotifyListener, ProbeResult, ProbeRunner, _Worker
 from .snapshot import write_snapshot
 from .spec import ProbeSpec, normalize_all
@@ -149,6 +150,11 @@ class ProbeManager:
         if spec.opt("watchdog"):
             env["WATCHDOG_USEC"] = str(int(spec.interval * 1_000_000))
         return env
+
+    def owned_pids(self) -> Tuple[int, ...]:
+        """Pids of exec probes in flight: not to be adopted, nor reported as orphans; leave
+        their status in procguard.children.REAPER (we reap or claim them ourselves)."""
+        return REGISTRY.owned_pids()
 
     def is_stalled(self, watch_name: str) -> bool:
         w = self._watches.get(watch_name)
