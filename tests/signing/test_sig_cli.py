@@ -153,3 +153,12 @@ def test_verify_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as info:
         run(["verify"], capsys)
     assert info.value.code == 2
+
+
+def test_defaults_follow_contracts() -> None:
+    parser = argparse.ArgumentParser(prog="procguard")
+    keys_cmd.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["verify", "w.yaml"])
+    assert args.trusted_keys == "/etc/procguard/trusted.d"
+    assert args.revoked == "/etc/procguard/revoked.txt"
+    assert args.signature is None  # CONFIG + ".sig"
