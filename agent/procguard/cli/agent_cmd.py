@@ -1,0 +1,56 @@
+"""`procguard agent`: run the agent in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..events.emitter import Emitter
+from ..settings import SettingsError, load_settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("agent", help="run the agent in the foreground")
+    p.add_argument("--config", help="watch config (default /etc/procguard/watches.yaml)")
+    p.add_argument("--settings", help="agent settings file (default /etc/procguard/agent.yaml)")
+    p.add_argument("--state-dir", help="state directory (default /var/lib/procguard)")
+    p.add_argument("--socket", help="control socket (default /run/procguard/control.sock)")
+    p.add_argument("--trusted-keys", help="directory of trusted public keys")
+    p.add_argument("--revoked", help="revocation list")
+    p.add_argument("--host-name", help="this host's name for config scope (default: hostname)")
+    p.add_argument("--allow-unsigned", action="store_true",
+                   help="apply unsigned configs (local trials only; logged loudly)")
+    p.add_argument("--syslog-socket", help="syslog socket (default /dev/log; empty: no syslog)")
+    p.add_argument("--quiet", action="store_true", help="no events on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.settings)
+    except SettingsError as exc:
+        print(f"procguard: {exc}", file=sys.stderr)
+        return 2
+    for flag, attr in (("config", "config"), ("state_dir", "state_dir"), ("socket", "socket"),
+                       ("trusted_keys", "trusted_keys"), ("revoked", "revoked"),
+                       ("host_name", "host_name"), ("syslog_socket", "syslog_socket")):
+        value = getattr(args, flag)
+        if value is not None:
+            setattr(settings, attr, value)
+    settings.allow_unsigned = settings.allow_unsigned or args.allow_unsigned
+    try:
+        emitter = Emitter(settings.syslog_facility, settings.syslog_socket,
+                          stderr=None if args.quiet else sys.stderr)
+    except ValueError as exc:
+        print(f"procguard: settings: syslog.facility: {exc}", file=sys.stderr)
+        return 2
+    from ..engine import Engine
+    from ..extensions import load_extensions
+
+    engine = Engine(settings, emitter)
+    engine.extensions = load_extensions(engine)
+    code = engine.run()
+    if code != 0:
+        why = engine.last_refusal["message"] if engine.last_refusal else "see above"
+        print(f"procguard: no configuration could be applied ({why})", file=sys.stderr)
+    return code

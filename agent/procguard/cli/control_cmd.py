@@ -1,0 +1,121 @@
+"""`procguard status|pause|resume|restart|reload`: talk to the running agent."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Dict
+
+from ..config.durations import parse_duration
+from ..control.client import AgentUnreachable, request
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--socket", help="control socket (default /run/procguard/control.sock)")
+        return p
+
+    p = add("status", "show every watch")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=status)
+    for name, help_text in (("pause", "stop restarting a watch (planned work)"),
+                            ("resume", "restart a paused watch's processes again")):
+        p = add(name, help_text)
+        who = p.add_mutually_exclusive_group(required=True)
+        who.add_argument("watch", nargs="?", help="watch name")
+        who.add_argument("--all", action="store_true", help="every watch")
+        if name == "pause":
+            p.add_argument("--for", dest="duration", help="resume by itself after e.g. 30m, 2h")
+        p.set_defaults(func=pause_resume, cmd=name)
+    p = add("restart", "stop and start a watch's processes; resets its restart budget")
+    p.add_argument("watch")
+    p.set_defaults(func=restart)
+    p = add("reload", "read the config again; only changed watches are touched")
+    p.set_defaults(func=reload)
+
+
+def _call(args: argparse.Namespace, message: Dict[str, Any]) -> Dict[str, Any]:
+    return request(message, args.socket)
+
+
+def _run(args: argparse.Namespace, message: Dict[str, Any]) -> int:
+    try:
+        reply = _call(args, message)
+    except AgentUnreachable as exc:
+        print(f"procguard: {exc}", file=sys.stderr)
+        return 3
+    if not reply.get("ok"):
+        print(f"procguard: {reply.get('error', 'refused')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def pause_resume(args: argparse.Namespace) -> int:
+    message: Dict[str, Any] = {"cmd": args.cmd, "watch": "*" if args.all else args.watch}
+    if args.cmd == "pause":
+        try:
+            message["for"] = parse_duration(args.duration) if args.duration else None
+        except ValueError as exc:
+            print(f"procguard: --for: {exc}", file=sys.stderr)
+            return 2
+    return _run(args, message)
+
+
+def restart(args: argparse.Namespace) -> int:
+    return _run(args, {"cmd": "restart", "watch": args.watch})
+
+
+def reload(args: argparse.Namespace) -> int:
+    try:
+        reply = _call(args, {"cmd": "reload"})
+    except AgentUnreachable as exc:
+        print(f"procguard: {exc}", file=sys.stderr)
+        return 3
+    if not reply.get("ok"):
+        print(f"procguard: reload refused, the last good config stays: {reply.get('error')}", file=sys.stderr)
+        return 1
+    print(f"reloaded: serial {reply.get('serial')}, {reply.get('watches')} watches")
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    try:
+        reply = _call(args, {"cmd": "status"})
+    except AgentUnreachable as exc:
+        print(f"procguard: {exc}", file=sys.stderr)
+        return 3
+    reply.pop("ok", None)
+    if args.json:
+        print(json.dumps(reply, indent=2))
+    else:
+        print(render_table(reply))
+    return 0 if all(w["healthy"] or w["state"] == "paused" for w in reply["watches"]) else 1
+
+
+def render_table(reply: Dict[str, Any]) -> str:
+    agent = reply["agent"]
+    cfg = agent["config"]
+    lines = [f"procguard {agent['version']} on {agent['host']}, pid {agent['pid']}, "
+             f"config serial {cfg['serial']} ({'signed by ' + cfg['key_id'] if cfg['signed'] else 'unsigned'}), "
+             f"detector {agent['detector']}"]
+    if agent.get("last_refusal"):
+        lines.append(f"LAST CONFIG REFUSED: {agent['last_refusal']['message']}")
+    rows = [("WATCH", "STATE", "HEALTH", "INSTANCES", "PIDS", "RESTARTS", "LAST EXIT", "NOTE")]
+    for w in reply["watches"]:
+        inst = w["instances"]
+        note = ""
+        if w.get("paused_until"):
+            note = "paused"
+        if w.get("stalled"):
+            note = f"stalled: {w['stalled']}"
+        if w.get("escalations"):
+            note = (note + " " if note else "") + "escalated"
+        rows.append((w["name"], w["state"], "ok" if w["healthy"] else "FAIL",
+                     f"{inst['current']}/{inst['min']}", ",".join(map(str, w["pids"])) or "-",
+                     str(w["restarts"]), w.get("last_exit") or "-", note))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""The typed watch config the engine runs on, with the defaults applied."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+
+from .durations import parse_duration
+
+DEFAULTS: Dict[str, Any] = {
+    "instances": {"min": 1},
+    "start": {"shell": False, "env": {}, "cwd": "/", "timeout": "30s", "ready": {"alive_for": "1s"}},
+    "stop": {"signal": "TERM", "timeout": "10s"},
+    "restart": {
+        "max_restarts": 5, "window": "60s", "no_restart_exit_codes": [],
+        "backoff": {"initial": "1s", "max": "60s", "multiplier": 2.0, "jitter": 0.2, "reset_after": "60s"},
+    },
+    "probes": [],
+    "on_giveup": {"action": "stop_watching", "retry_every": "5m", "escalate": []},
+}
+
+
+@dataclass(frozen=True)
+class Match:
+    pidfile: Optional[str] = None
+    exe: Optional[str] = None
+    cmdline: Optional[str] = None
+    comm: Optional[str] = None
+    user: Optional[str] = None
+    parent: Optional[str] = None
+    argv: Optional[Tuple[str, ...]] = None  # derived from start.argv when no criteria given
+
+    def pattern(self) -> Optional[re.Pattern[str]]:
+        return re.compile(self.cmdline) if self.cmdline else None
+
+
+@dataclass(frozen=True)
+class Start:
+    argv: Tuple[str, ...]
+    shell: bool
+    user: Optional[str]
+    group: Optional[str]
+    env: Tuple[Tuple[str, str], ...]
+    cwd: str
+    timeout: float
+    alive_for: float
+    ready_probe: Optional[str]
+    umask: Optional[int]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial: float
+    max: float
+    multiplier: float
+    jitter: float
+    reset_after: float
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    max_restarts: int
+    window: float
+    backoff: Backoff
+    no_restart_exit_codes: FrozenSet[int]
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    action: str
+    retry_every: float
+    escalate: Tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Watch:
+    name: str
+    match: Match
+    min_instances: int
+    max_instances: int
+    start: Optional[Start]
+    stop_signal: int
+    stop_timeout: float
+    restart: RestartPolicy
+    on_giveup: GiveUp
+    probes: Tuple[Any, ...]
+    fingerprint: str  # canonical JSON of the merged entry: equal means unchanged on reload
+
+
+@dataclass
+class Config:
+    path: str
+    version: int
+    serial: Optional[int]
+    scope: Tuple[str, ...]
+    not_after: Optional[str]
+    watches: Tuple[Watch, ...]
+    extras: Dict[str, Any] = field(default_factory=dict)  # other top-level sections
+
+    def watch(self, name: str) -> Optional[Watch]:
+        return next((w for w in self.watches if w.name == name), None)
+
+
+def merge(base: Any, over: Any) -> Any:
+    """Deep-merge mappings; anything else in `over` replaces `base`."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = merge(base.get(key), value) if key in base else value
+        return out
+    return over
+
+
+def merged_entry(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]:
+    merged = merge(merge(DEFAULTS, defaults), entry)
+    if "start" not in entry and "start" not in defaults:
+        merged.pop("start", None)
+    instances = merged["instances"]
+    instances.setdefault("max", max(1, instances.get("min", 1)))
+    return merged
+
+
+def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
+    m = merged_entry(entry, defaults)
+    start = _start(m["start"]) if "start" in m else None
+    given = {k: v for k, v in m.get("match", {}).items()}
+    match = Match(**given)
+    if not given and start is not None and not start.shell:
+        match = Match(argv=start.argv)
+    b = m["restart"]["backoff"]
+    return Watch(
+        name=m["name"],
+        match=match,
+        min_instances=int(m["instances"].get("min", 1)),
+        max_instances=int(m["instances"]["max"]),
+        start=start,
+        stop_signal=int(getattr(signal, "SIG" + m["stop"]["signal"])),
+        stop_timeout=parse_duration(m["stop"]["timeout"]),
+        restart=RestartPolicy(
+            max_restarts=int(m["restart"]["max_restarts"]),
+            window=parse_duration(m["restart"]["window"]),
+            backoff=Backoff(
+                initial=parse_duration(b["initial"]), max=parse_duration(b["max"]),
+                multiplier=float(b["multiplier"]), jitter=float(b["jitter"]),
+                reset_after=parse_duration(b["reset_after"]),
+            ),
+            no_restart_exit_codes=frozenset(m["restart"]["no_restart_exit_codes"]),
+        ),
+        on_giveup=GiveUp(
+            action=m["on_giveup"]["action"],
+            retry_every=parse_duration(m["on_giveup"]["retry_every"]),
+            escalate=tuple(m["on_giveup"].get("escalate", [])),
+        ),
+        probes=tuple(m.get("probes", [])),
+        fingerprint=json.dumps(m, sort_keys=True, default=str),
+    )
+
+
+def _start(s: Dict[str, Any]) -> Start:
+    ready = s.get("ready", {})
+    return Start(
+        argv=tuple(s["argv"]),
+        shell=bool(s.get("shell", False)),
+        user=s.get("user"),
+        group=s.get("group"),
+        env=tuple(sorted(s.get("env", {}).items())),
+        cwd=s.get("cwd", "/"),
+        timeout=parse_duration(s.get("timeout", 30)),
+        alive_for=parse_duration(ready.get("alive_for", 1)) if "probe" not in ready else 0.0,
+        ready_probe=ready.get("probe"),
+        umask=int(s["umask"], 8) if "umask" in s else None,
+    )
+
+
+def build_config(path: str, doc: Dict[str, Any]) -> Config:
+    defaults = doc.get("defaults", {}) or {}
+    known = {"version", "serial", "scope", "not_after", "defaults", "watches"}
+    return Config(
+        path=path,
+        version=int(doc["version"]),
+        serial=doc.get("serial"),
+        scope=tuple(doc.get("scope", [])),
+        not_after=doc.get("not_after"),
+        watches=tuple(build_watch(w, defaults) for w in doc.get("watches", [])),
+        extras={k: v for k, v in doc.items() if k not in known},
+    )
+
+
+def watch_names(doc: Dict[str, Any]) -> List[str]:
+    return [w.get("name", "") for w in doc.get("watches", []) if isinstance(w, dict)]

@@ -1,0 +1,151 @@
+"""The JSON Schema of a watch config, built from the parts each area owns.
+
+`procguard.config.schema.build()` is the source; `schema.json` beside it (shipped in the
+package and copied to docs/) is generated from it and a test keeps them equal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict
+
+from .durations import PATTERN as DURATION_PATTERN
+
+Schema = Dict[str, Any]
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+SIGNALS = ["TERM", "INT", "QUIT", "HUP", "KILL", "USR1", "USR2", "WINCH"]
+
+
+def _duration(description: str) -> Schema:
+    return {"$ref": "#/$defs/duration", "description": description}
+
+
+def _obj(properties: Schema, required: Any = (), description: str = "") -> Schema:
+    out: Schema = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        out["required"] = list(required)
+    if description:
+        out["description"] = description
+    return out
+
+
+MATCH = _obj({
+    "pidfile": {"type": "string", "pattern": "^/", "description": "absolute path of a pidfile"},
+    "exe": {"type": "string", "pattern": "^/", "description": "absolute path of the executable (/proc/PID/exe)"},
+    "cmdline": {"type": "string", "minLength": 1,
+                "description": "regular expression searched in the command line (arguments joined by spaces)"},
+    "comm": {"type": "string", "minLength": 1, "maxLength": 15,
+             "description": "process name (/proc/PID/comm, 15 characters at most)"},
+    "user": {"type": "string", "minLength": 1, "description": "owning user name (real uid)"},
+    "parent": {"type": "string", "pattern": NAME_PATTERN, "description": "name of the watch the parent process belongs to"},
+}, description="how to recognise the watch's processes; all given criteria must hold")
+
+START = _obj({
+    "argv": {"type": "array", "minItems": 1, "items": {"type": "string"},
+             "description": "program and arguments; no shell unless `shell: true`"},
+    "shell": {"type": "boolean", "description": "run argv[0] through /bin/sh -c (argv must then hold one string)"},
+    "user": {"type": "string", "minLength": 1},
+    "group": {"type": "string", "minLength": 1},
+    "env": {"type": "object", "additionalProperties": {"type": "string"}},
+    "cwd": {"type": "string", "pattern": "^/"},
+    "timeout": _duration("time for a start to become good"),
+    "ready": _obj({
+        "alive_for": _duration("the start is good after the process stayed up this long"),
+        "probe": {"type": "string", "description": "the start is good when this probe first succeeds (or READY=1 for notify)"},
+    }),
+    "umask": {"type": "string", "pattern": "^0?[0-7]{3}$"},
+}, required=["argv"])
+
+STOP = _obj({
+    "signal": {"enum": SIGNALS},
+    "timeout": _duration("time to wait after the signal before SIGKILL"),
+})
+
+RESTART = _obj({
+    "max_restarts": {"type": "integer", "minimum": 0},
+    "window": _duration("restarts are counted within this sliding window"),
+    "backoff": _obj({
+        "initial": _duration("delay before the second restart in a row (the first is immediate)"),
+        "max": _duration("the delay never grows beyond this"),
+        "multiplier": {"type": "number", "minimum": 1},
+        "jitter": {"type": "number", "minimum": 0, "maximum": 1},
+        "reset_after": _duration("a process up this long resets the backoff"),
+    }),
+    "no_restart_exit_codes": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 255}},
+})
+
+INSTANCES = _obj({
+    "min": {"type": "integer", "minimum": 0},
+    "max": {"type": "integer", "minimum": 1},
+})
+
+
+def _probe_schema() -> Schema:
+    try:
+        from ..probes.schema import PROBE_SCHEMA
+        return dict(PROBE_SCHEMA)
+    except ImportError:  # pragma: no cover - the probes package is optional while it lands
+        return {"type": "object"}
+
+
+def _action_schema() -> Schema:
+    try:
+        from ..escalation.schema import ACTION_SCHEMA
+        return dict(ACTION_SCHEMA)
+    except ImportError:  # pragma: no cover
+        return {"type": "object"}
+
+
+def _top_level_extras() -> Schema:
+    try:
+        from ..escalation.schema import TOP_LEVEL_SCHEMA
+        return dict(TOP_LEVEL_SCHEMA)
+    except ImportError:  # pragma: no cover
+        return {}
+
+
+def _watch_properties() -> Schema:
+    return {
+        "match": MATCH,
+        "instances": INSTANCES,
+        "start": START,
+        "stop": STOP,
+        "restart": RESTART,
+        "probes": {"type": "array", "items": _probe_schema()},
+        "on_giveup": _obj({
+            "action": {"enum": ["stop_watching", "slow_retry", "escalate"]},
+            "retry_every": _duration("with slow_retry: the pace of retries after giving up"),
+            "escalate": {"type": "array", "items": _action_schema()},
+        }),
+    }
+
+
+def build() -> Schema:
+    watch_props = _watch_properties()
+    watch = _obj({"name": {"type": "string", "pattern": NAME_PATTERN}, **watch_props}, required=["name"])
+    top: Schema = {
+        "version": {"const": 1, "description": "format version; write 1"},
+        "serial": {"type": "integer", "minimum": 0, "description": "grows with every change (signed configs)"},
+        "scope": {"type": "array", "items": {"type": "string", "minLength": 1},
+                  "description": "hosts this config is for: names, patterns, @group"},
+        "not_after": {"type": "string", "description": "expiry time, RFC 3339"},
+        "defaults": _obj(watch_props, description="merged under every watch"),
+        "watches": {"type": "array", "items": watch},
+        **_top_level_extras(),
+    }
+    schema = _obj(top, required=["version", "watches"])
+    schema.update({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:procguard:schema:watches:v1",
+        "title": "procguard watch config, version 1",
+        "$defs": {"duration": {
+            "description": "seconds as a number, or a string like 500ms, 10s, 5m, 1h",
+            "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+        }},
+    })
+    return schema
+
+
+def as_json() -> str:
+    return json.dumps(build(), indent=2, sort_keys=True) + "\n"

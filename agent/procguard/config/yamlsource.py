@@ -1,0 +1,113 @@
+"""Load YAML while remembering the line of every key, so errors can point at it."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Tuple
+
+import yaml
+
+Path = Tuple[Any, ...]
+
+
+@dataclass
+class Problem:
+    """One thing wrong in a file: where, which key, what is wrong and what to write instead."""
+
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        key = f" {self.key}:" if self.key else ""
+        return f"{self.file}:{self.line}:{key} {self.message}"
+
+
+@dataclass
+class Source:
+    """A parsed document plus the line of each path in it (paths are tuples of keys/indexes)."""
+
+    file: str
+    data: Any
+    lines: Dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+
+class LoadError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def load(text: str, file: str) -> Source:
+    """Parse `text`; raise LoadError with the line for broken YAML or duplicate keys."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Source(file, None, {(): 1})
+        source = Source(file, None, {})
+        source.data = _build(loader, node, (), source)
+        return source
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or "invalid YAML"
+        raise LoadError(Problem(file, line, "", f"broken YAML: {what}; fix the syntax on this line")) from None
+    except yaml.YAMLError as exc:
+        raise LoadError(Problem(file, 1, "", f"broken YAML: {exc}")) from None
+    finally:
+        loader.dispose()
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Source) -> Any:
+    source.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: Dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                key = str(key)
+            child = path + (key,)
+            if key in result:
+                raise LoadError(Problem(
+                    source.file, key_node.start_mark.line + 1, _dotted(child),
+                    "duplicate key; keep only one of them"))
+            source.lines[child] = key_node.start_mark.line + 1
+            result[key] = _build(loader, value_node, child, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items: List[Any] = []
+        for index, item in enumerate(node.value):
+            items.append(_build(loader, item, path + (index,), source))
+        return items
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()  # timestamps stay text, as the schema expects
+    return value
+
+
+def _dotted(path: Path) -> str:
+    return dotted(path)
+
+
+def dotted(path: Path) -> str:
+    """('watches', 0, 'start', 'argv') -> 'watches[0].start.argv'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

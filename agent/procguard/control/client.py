@@ -1,0 +1,43 @@
+"""The CLI's end of the control socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any, Dict, Optional
+
+from .protocol import decode, encode
+
+DEFAULT_SOCKET = "/run/procguard/control.sock"
+
+
+class AgentUnreachable(Exception):
+    pass
+
+
+def socket_path(given: Optional[str] = None) -> str:
+    return given or os.environ.get("PROCGUARD_SOCKET") or DEFAULT_SOCKET
+
+
+def request(message: Dict[str, Any], path: Optional[str] = None, timeout: float = 60.0) -> Dict[str, Any]:
+    target = socket_path(path)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(target)
+            sock.sendall(encode(message))
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except FileNotFoundError:
+        raise AgentUnreachable(f"{target}: no agent is listening (is procguard running? start it, or pass --socket)") from None
+    except PermissionError:
+        raise AgentUnreachable(f"{target}: permission denied; run as root") from None
+    except OSError as exc:
+        raise AgentUnreachable(f"{target}: {exc.strerror or exc}") from None
+    if not data:
+        raise AgentUnreachable(f"{target}: the agent closed the connection without answering")
+    return decode(data)

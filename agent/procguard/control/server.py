@@ -1,0 +1,101 @@
+"""The agent's end of the control socket, driven by the engine's epoll (never blocks).
+
+The socket is created mode 0600 in a 0700 directory, and every client's uid is checked
+with SO_PEERCRED: only root (or the agent's own user) may pause or restart services.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from .protocol import MAX_REQUEST, decode, encode
+
+Handler = Callable[[Dict[str, Any], int], Dict[str, Any]]
+
+
+class ControlServer:
+    def __init__(self, path: str, handler: Handler, on_refused: Callable[[int, str], None]) -> None:
+        self.path = path
+        self.handler = handler
+        self.on_refused = on_refused
+        directory = os.path.dirname(path)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        if os.path.exists(path):
+            os.unlink(path)  # a stale socket from a killed agent
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
+        old = os.umask(0o177)
+        try:
+            self.sock.bind(path)
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        self.sock.listen(16)
+        self.clients: Dict[int, Tuple[socket.socket, bytearray]] = {}
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def accept(self) -> Optional[socket.socket]:
+        try:
+            conn, _ = self.sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return None
+        conn.setblocking(False)
+        uid = self._peer_uid(conn)
+        if uid not in (0, os.getuid()):
+            self.on_refused(uid, "not root")
+            conn.close()
+            return None
+        self.clients[conn.fileno()] = (conn, bytearray())
+        return conn
+
+    def readable(self, fd: int) -> bool:
+        """Read what the client sent; answer once a whole line is in. True when done."""
+        conn, buf = self.clients[fd]
+        try:
+            chunk = conn.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            chunk = b""
+        if chunk:
+            buf.extend(chunk)
+            if b"\n" not in buf and len(buf) < MAX_REQUEST:
+                return False
+        if buf:
+            line = bytes(buf).split(b"\n", 1)[0]
+            try:
+                reply = self.handler(decode(line), self._peer_uid(conn))
+            except ValueError as exc:
+                reply = {"ok": False, "error": f"bad request: {exc}"}
+            try:
+                conn.setblocking(True)
+                conn.settimeout(2.0)
+                conn.sendall(encode(reply))
+            except OSError:
+                pass
+        self.drop(fd)
+        return True
+
+    def drop(self, fd: int) -> None:
+        entry = self.clients.pop(fd, None)
+        if entry is not None:
+            entry[0].close()
+
+    def close(self) -> None:
+        for fd in list(self.clients):
+            self.drop(fd)
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _peer_uid(conn: socket.socket) -> int:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        return uid

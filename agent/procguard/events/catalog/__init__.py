@@ -1,0 +1,30 @@
+"""Every message procguard can log, in one place.
+
+Each area keeps its entries in its own module; this package gathers them, checks that IDs
+and names are unique, and offers lookup by name (`catalog.PROCESS_DIED`) or by ID.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+from ..message import Message
+from . import config, control, core, escalation, probes, security
+
+ALL: Tuple[Message, ...] = tuple(
+    sorted(
+        core.MESSAGES + config.MESSAGES + control.MESSAGES
+        + probes.MESSAGES + escalation.MESSAGES + security.MESSAGES,
+        key=lambda m: m.id,
+    )
+)
+BY_ID: Dict[str, Message] = {m.id: m for m in ALL}
+BY_NAME: Dict[str, Message] = {m.name: m for m in ALL}
+
+if len(BY_ID) != len(ALL) or len(BY_NAME) != len(ALL):
+    raise RuntimeError("duplicate message id or name in procguard.events.catalog")
+
+
+def get(name: str) -> Message:
+    """The message called `name` (for example 'process_died')."""
+    return BY_NAME[name]

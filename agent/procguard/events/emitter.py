@@ -1,0 +1,87 @@
+"""Send events to syslog (/dev/log) and, in the foreground, to stderr.
+
+We write the datagram ourselves instead of using the `syslog` module so that the socket
+path and facility are settings, a missing /dev/log never blocks the agent, and a
+reconnect after rsyslog restarts is automatic.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import socket
+import sys
+import time
+from typing import Callable, Deque, Dict, List, Optional, TextIO, Tuple
+
+from .message import SEVERITIES, Message
+
+FACILITIES = {
+    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6,
+    "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11,
+    **{f"local{i}": 16 + i for i in range(8)},
+}
+
+Sink = Callable[[Message, Dict[str, object], str], None]
+
+
+class Emitter:
+    """Renders catalog messages and delivers them; remembers the last ones for snapshots."""
+
+    def __init__(
+        self,
+        facility: str = "daemon",
+        socket_path: str = "/dev/log",
+        stderr: Optional[TextIO] = None,
+        ident: str = "procguard",
+        history: int = 200,
+    ) -> None:
+        if facility not in FACILITIES:
+            raise ValueError(f"unknown syslog facility {facility!r}; use one of {', '.join(FACILITIES)}")
+        self.facility = FACILITIES[facility]
+        self.socket_path = socket_path
+        self.stderr = stderr
+        self.ident = ident
+        self.sinks: List[Sink] = []
+        self.recent: Deque[Tuple[float, str]] = collections.deque(maxlen=history)
+        self._sock: Optional[socket.socket] = None
+
+    def emit(self, msg: Message, **fields: object) -> str:
+        line = msg.render(fields)
+        self.recent.append((time.time(), line))
+        self._to_syslog(msg, line)
+        if self.stderr is not None:
+            stamp = time.strftime("%H:%M:%S")
+            print(f"{stamp} {msg.severity:<7} {line}", file=self.stderr, flush=True)
+        for sink in self.sinks:
+            sink(msg, fields, line)
+        return line
+
+    def _to_syslog(self, msg: Message, line: str) -> None:
+        if not self.socket_path:
+            return
+        pri = self.facility * 8 + SEVERITIES[msg.severity]
+        stamp = time.strftime("%b %e %H:%M:%S")
+        data = f"<{pri}>{stamp} {self.ident}[{os.getpid()}]: {line}".encode("utf-8", "replace")
+        for _attempt in (1, 2):
+            try:
+                if self._sock is None:
+                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                    sock.setblocking(False)
+                    sock.connect(self.socket_path)
+                    self._sock = sock
+                self._sock.send(data)
+                return
+            except BlockingIOError:
+                return  # syslog is saturated: dropping beats blocking the loop
+            except OSError:
+                self.close()  # rsyslog restarted or is absent: reconnect once
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+def foreground_emitter(facility: str = "daemon", socket_path: str = "/dev/log") -> Emitter:
+    return Emitter(facility=facility, socket_path=socket_path, stderr=sys.stderr)

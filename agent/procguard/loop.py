@@ -1,0 +1,147 @@
+"""The event loop's machinery: epoll, timers, a thread-safe post queue, queued signals.
+
+Only the loop thread changes state. Signal handlers and worker threads never do work
+themselves: they append to a queue and wake the loop through a pipe.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import os
+import select
+import signal
+import threading
+import time
+from typing import Callable, Deque, Dict, List, Optional, Tuple
+
+Callback = Callable[[], None]
+
+
+class TimerHandle:
+    __slots__ = ("cancelled", "fn", "when")
+
+    def __init__(self, when: float, fn: Callback) -> None:
+        self.when = when
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Loop:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.epoll = select.epoll()
+        self._timers: List[Tuple[float, int, TimerHandle]] = []
+        self._seq = itertools.count()
+        self._posted: Deque[Callback] = collections.deque()
+        self._post_lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.epoll.register(self._wake_r, select.EPOLLIN)
+        self.signals: Deque[int] = collections.deque()
+        self._handlers: Dict[int, Callback] = {}
+        self.iterations = 0
+
+    # ------------------------------------------------------------- timers
+    def call_later(self, delay: float, fn: Callback) -> TimerHandle:
+        handle = TimerHandle(self.clock() + max(0.0, delay), fn)
+        heapq.heappush(self._timers, (handle.when, next(self._seq), handle))
+        return handle
+
+    def next_timeout(self, cap: float) -> float:
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+        if not self._timers:
+            return cap
+        return max(0.0, min(cap, self._timers[0][0] - self.clock()))
+
+    def run_due_timers(self) -> None:
+        now = self.clock()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, handle = heapq.heappop(self._timers)
+            if not handle.cancelled:
+                handle.cancelled = True
+                handle.fn()
+
+    # ------------------------------------------------------------- posting
+    def post(self, fn: Callback) -> None:
+        """Run `fn` on the loop thread soon. Safe from any thread."""
+        with self._post_lock:
+            self._posted.append(fn)
+        try:
+            os.write(self._wake_w, b"p")
+        except BlockingIOError:
+            pass  # the pipe is full, so the loop is awake anyway
+
+    def run_posted(self) -> None:
+        while True:
+            with self._post_lock:
+                if not self._posted:
+                    return
+                fn = self._posted.popleft()
+            fn()
+
+    # ------------------------------------------------------------- signals
+    def on_signal(self, signum: int, fn: Callback) -> None:
+        self._handlers[signum] = fn
+        signal.signal(signum, self._enqueue_signal)
+
+    def _enqueue_signal(self, signum: int, _frame: object) -> None:
+        self.signals.append(signum)  # nothing else here: the loop does the work
+        try:
+            os.write(self._wake_w, b"s")
+        except BlockingIOError:
+            pass
+
+    def run_signals(self) -> None:
+        while self.signals:
+            signum = self.signals.popleft()
+            handler = self._handlers.get(signum)
+            if handler is not None:
+                handler()
+
+    # ------------------------------------------------------------- one turn
+    def wait(self, cap: float) -> List[Tuple[int, int]]:
+        """Block until an fd is ready, a timer is due, or something was posted."""
+        timeout = self.next_timeout(cap)
+        try:
+            events = self.epoll.poll(timeout)
+        except InterruptedError:
+            events = []
+        self.iterations += 1
+        out = []
+        for fd, mask in events:
+            if fd == self._wake_r:
+                try:
+                    while os.read(self._wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            else:
+                out.append((fd, mask))
+        return out
+
+    def close(self) -> None:
+        for signum in self._handlers:
+            signal.signal(signum, signal.SIG_DFL)
+        self.epoll.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+
+def set_child_subreaper() -> bool:
+    """Make orphans of our services our children, so we reap them and see their status."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def optional_float(value: Optional[float], default: float) -> float:
+    return default if value is None else value

@@ -1,0 +1,60 @@
+"""Restart policy: how many restarts a window allows, and how long to wait before each.
+
+Pure logic over an injected clock and random source, so tests replay histories exactly.
+The first restart after a stable run is immediate: most deaths are one-off crashes and
+every millisecond of downtime counts. Only repeated failures back off, exponentially and
+with jitter so that a fleet does not restart in lockstep.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+from typing import Callable, Deque
+
+from .config.model import RestartPolicy
+
+
+class RestartBudget:
+    """Counts restarts inside a sliding window."""
+
+    def __init__(self, policy: RestartPolicy) -> None:
+        self.policy = policy
+        self._times: Deque[float] = collections.deque()
+        self.total = 0
+
+    def in_window(self, now: float) -> int:
+        while self._times and now - self._times[0] > self.policy.window:
+            self._times.popleft()
+        return len(self._times)
+
+    def spent(self, now: float) -> bool:
+        return self.in_window(now) >= self.policy.max_restarts
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
+        self.total += 1
+
+    def reset(self) -> None:
+        self._times.clear()
+
+
+class Backoff:
+    """Delay before a restart: 0, then initial, initial*multiplier, ... up to max, +/- jitter."""
+
+    def __init__(self, policy: RestartPolicy, rng: Callable[[], float] = random.random) -> None:
+        self.cfg = policy.backoff
+        self.rng = rng
+        self.failures = 0  # consecutive deaths since the last stable period
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        if self.failures == 1:
+            return 0.0
+        base = min(self.cfg.max, self.cfg.initial * self.cfg.multiplier ** (self.failures - 2))
+        spread = base * self.cfg.jitter
+        return max(0.0, min(self.cfg.max, base + (self.rng() * 2 - 1) * spread))
+
+    def stable(self) -> None:
+        """The process ran for reset_after: the next failure restarts at once again."""
+        self.failures = 0

@@ -1,0 +1,428 @@
+"""One WatchUnit per watch: its state machine.
+
+Every change of state goes through `_to()`, which emits an event; each handler below names
+the edges it takes (`# RUNNING -> BACKOFF`). The unit never touches the system directly:
+starting, signalling, scanning, timers and the clock all come from `env`, so tests can
+drive it with a fake clock and a fake spawner.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Protocol, Set
+
+from . import states
+from .children import describe_status, exit_code
+from .config.durations import format_duration
+from .config.model import Watch
+from .policy import Backoff, RestartBudget
+from .proc.procfs import Identity
+from .spawn import Spawned, SpawnError
+
+DAEMON_RESCAN = 0.2  # seconds between scans while a forking start settles
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class UnitEnv(Protocol):
+    """What a unit needs from the engine."""
+
+    def now(self) -> float: ...
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer: ...
+    def emit(self, name: str, **fields: Any) -> None: ...
+    def spawn(self, watch: Watch) -> Spawned: ...
+    def watch_pid(self, identity: Identity) -> bool: ...
+    def unwatch_pid(self, pid: int) -> None: ...
+    def send_signal(self, identity: Identity, sig: int) -> bool: ...
+    def find(self, unit: WatchUnit) -> List[Identity]: ...
+    def identity_of(self, pid: int) -> Optional[Identity]: ...
+    def hook(self, what: str, unit: WatchUnit, **info: Any) -> None: ...
+
+
+@dataclass
+class Instance:
+    identity: Identity
+    ours: bool            # started by this agent (exit status known), or adopted
+    since: float          # monotonic time it was started or adopted
+    good: bool
+
+
+class WatchUnit:
+    def __init__(self, watch: Watch, env: UnitEnv, rng: Optional[Callable[[], float]] = None) -> None:
+        self.watch = watch
+        self.env = env
+        self.state = states.DOWN if watch.start is None else states.STARTING
+        self.instances: Dict[int, Instance] = {}
+        self.budget = RestartBudget(watch.restart)
+        self.backoff = Backoff(watch.restart, rng) if rng else Backoff(watch.restart)
+        self.paused_until: Optional[float] = None  # wall clock; inf = until resumed
+        self.expected_exits: Set[int] = set()
+        self.last_exit: Optional[str] = None
+        self.stalled: Optional[str] = None
+        self.attempts = 0
+        self._timers: Dict[str, Timer] = {}
+        self._after_stop: Optional[Callable[[], None]] = None
+        self._daemon_deadline: Optional[float] = None
+        self._failed = False  # in GAVE_UP or DOWN since the last time it ran well
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def name(self) -> str:
+        return self.watch.name
+
+    @property
+    def pids(self) -> List[int]:
+        return sorted(self.instances)
+
+    @property
+    def healthy(self) -> bool:
+        return (self.state in (states.RUNNING, states.STARTING)
+                and len(self.instances) >= self.watch.min_instances and self.stalled is None)
+
+    def _to(self, new: str, **why: Any) -> None:
+        if new == self.state:
+            return
+        old, self.state = self.state, new
+        self.env.emit("state_changed", watch=self.name, **{"from": old, "to": new}, **why)
+        if new in (states.GAVE_UP, states.DOWN):
+            self._failed = True
+        elif new == states.RUNNING and self._failed:
+            self._failed = False
+            self.env.emit("recovered", watch=self.name, pids=",".join(map(str, self.pids)))
+            self.env.hook("recovered", self)
+        self.env.hook("state", self)
+
+    def _timer(self, key: str, delay: float, fn: Callable[[], None]) -> None:
+        self._cancel(key)
+        self._timers[key] = self.env.call_later(delay, fn)
+
+    def _cancel(self, *keys: str) -> None:
+        for key in keys:
+            timer = self._timers.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+
+    def close(self) -> None:
+        """Forget timers and stop watching PIDs; the processes keep running."""
+        self._cancel(*list(self._timers))
+        for pid in list(self.instances):
+            self.env.unwatch_pid(pid)
+        self.instances.clear()
+
+    # ---------------------------------------------------------------- adopting
+    def adopt(self, identities: List[Identity], ours: bool = False) -> int:
+        """Watch already-running processes; returns how many were new."""
+        added = 0
+        for identity in identities:
+            if identity.pid in self.instances:
+                continue
+            if not self.env.watch_pid(identity):
+                continue
+            self.instances[identity.pid] = Instance(identity, ours, self.env.now(), good=True)
+            self.env.emit("process_adopted", watch=self.name, pid=identity.pid,
+                          started_at=int(identity.started_at))
+            added += 1
+        return added
+
+    def take_over(self, old: WatchUnit) -> None:
+        """After a reload changed this watch: keep the old unit's processes running."""
+        for pid, inst in old.instances.items():
+            self.instances[pid] = inst
+        old.instances = {}
+        old._cancel(*list(old._timers))
+        self.paused_until = old.paused_until
+        if self.paused_until is not None:
+            self.state = states.PAUSED
+
+    def settle(self) -> None:
+        """Decide what to do with the instances we have: run, start more, or report down."""
+        if self.state in (states.PAUSED, states.GAVE_UP, states.BACKOFF, states.STOPPING, states.EXITED):
+            return
+        have, need = len(self.instances), self.watch.min_instances
+        if have > self.watch.max_instances:
+            self.env.emit("instances_excess", watch=self.name, current=have, max=self.watch.max_instances)
+        if have >= need:
+            if all(i.good for i in self.instances.values()):
+                self._to(states.RUNNING)  # STARTING/DOWN -> RUNNING
+                self._arm_stable()
+            return
+        if self.watch.start is None:
+            if self.state == states.DOWN and self._failed:
+                return
+            self.env.emit("instances_short", watch=self.name, current=have, min=need)
+            self._to(states.DOWN, reason="no start command")  # RUNNING -> DOWN
+            self._failed = True
+            if self.watch.on_giveup.action == "escalate":
+                self.env.hook("gave_up", self, reason="instances short and no start command")
+            return
+        self._start_missing()
+
+    # ---------------------------------------------------------------- starting
+    def _start_missing(self) -> None:
+        missing = self.watch.min_instances - len(self.instances)
+        for _ in range(max(missing, 0)):
+            if not self._start_one():
+                return
+
+    def _start_one(self) -> bool:
+        assert self.watch.start is not None
+        self.attempts += 1
+        try:
+            spawned = self.env.spawn(self.watch)
+        except SpawnError as exc:
+            self.env.emit("start_failed", watch=self.name, reason=str(exc), attempt=self.attempts)
+            self._failure("start failed")
+            return False
+        identity = self.env.identity_of(spawned.pid)
+        if identity is None or not self.env.watch_pid(identity):
+            # it died before we could watch it; the reaper has its status
+            self.env.emit("start_failed", watch=self.name, reason="exited at once", attempt=self.attempts)
+            self._failure("exited at once")
+            return False
+        now = self.env.now()
+        self.instances[spawned.pid] = Instance(identity, True, now, good=False)
+        self.env.emit("process_started", watch=self.name, pid=spawned.pid, attempt=self.attempts,
+                      argv=" ".join(spawned.argv))
+        self.env.hook("started", self, pid=spawned.pid)
+        self._to(states.STARTING)  # RUNNING/BACKOFF/GAVE_UP/DOWN -> STARTING
+        start = self.watch.start
+        if start.ready_probe is None:
+            if start.alive_for <= 0:
+                self._good(spawned.pid)
+            else:
+                self._timer(f"good:{spawned.pid}", start.alive_for, functools.partial(self._good, spawned.pid))
+        else:
+            self._timer(f"good:{spawned.pid}", start.timeout, functools.partial(self._not_ready, spawned.pid))
+        return True
+
+    def _good(self, pid: int) -> None:
+        inst = self.instances.get(pid)
+        if inst is None or inst.good:
+            return
+        inst.good = True
+        self._cancel(f"good:{pid}")
+        self.env.emit("start_good", watch=self.name, pid=pid,
+                      after=format_duration(round(self.env.now() - inst.since, 3)))
+        if self.state == states.STARTING:
+            self.settle()  # STARTING -> RUNNING when every instance is good
+
+    def ready(self) -> None:
+        """A readiness probe (or READY=1) says the service is up."""
+        for pid, inst in list(self.instances.items()):
+            if not inst.good:
+                self._good(pid)
+
+    def _not_ready(self, pid: int) -> None:
+        if pid in self.instances and not self.instances[pid].good:
+            self.env.emit("start_failed", watch=self.name, reason="not ready within start timeout",
+                          attempt=self.attempts)
+            self.stop_instances("not ready", after=lambda: self._failure("not ready"), pids=[pid])
+
+    def _arm_stable(self) -> None:
+        self._timer("stable", self.watch.restart.backoff.reset_after, self.backoff.stable)
+
+    # ---------------------------------------------------------------- deaths
+    def on_death(self, pid: int, status: Optional[int], detector: str = "pidfd") -> None:
+        inst = self.instances.pop(pid, None)
+        if inst is None:
+            return
+        self._cancel(f"good:{pid}")
+        described = describe_status(status)
+        self.last_exit = described
+        self.env.emit("process_died", watch=self.name, pid=pid, status=described,
+                      restarts=self.budget.total, detector=detector)
+        self.env.hook("died", self, pid=pid)
+        if pid in self.expected_exits:
+            self.expected_exits.discard(pid)
+            if not self.expected_exits and self._after_stop is not None:
+                self._cancel("kill")
+                after, self._after_stop = self._after_stop, None
+                after()
+            return
+        if self.state in (states.PAUSED, states.GAVE_UP, states.EXITED):
+            return  # nothing is restarted in these states
+        code = exit_code(status)
+        if code is not None and code in self.watch.restart.no_restart_exit_codes:
+            self.env.emit("not_restarted_exit_code", watch=self.name, pid=pid, status=described)
+            if not self.instances:
+                self._to(states.EXITED)  # RUNNING -> EXITED
+            return
+        if inst.ours and not inst.good and code == 0 and self._forking():
+            self._await_daemon()
+            return
+        if len(self.instances) >= self.watch.min_instances:
+            return  # the others are enough
+        self._cancel("stable")
+        self._failure(described)
+
+    def _forking(self) -> bool:
+        """A start whose process exits 0 at once, with explicit match criteria, daemonizes."""
+        return self.watch.match.argv is None and self.watch.start is not None
+
+    def _await_daemon(self) -> None:
+        assert self.watch.start is not None
+        if self._daemon_deadline is None:
+            self._daemon_deadline = self.env.now() + self.watch.start.timeout
+        found = self.env.find(self)
+        if found:
+            self.adopt(found)
+            self._daemon_deadline = None
+            self.settle()
+        elif self.env.now() >= self._daemon_deadline:
+            self._daemon_deadline = None
+            self.env.emit("start_failed", watch=self.name, reason="daemon did not appear within start timeout",
+                          attempt=self.attempts)
+            self._failure("daemon did not appear")
+        else:
+            self._timer("daemon", DAEMON_RESCAN, self._await_daemon)
+
+    def _failure(self, reason: str) -> None:
+        """Decide after a death or failed start: restart now, back off, or give up."""
+        if self.state in (states.PAUSED, states.GAVE_UP):
+            return
+        now = self.env.now()
+        if self.watch.start is None:
+            self.settle()  # -> DOWN
+            return
+        if self.budget.spent(now):
+            self._give_up(reason)  # STARTING/RUNNING -> GAVE_UP
+            return
+        delay = self.backoff.next_delay()
+        self.budget.record(now)
+        if delay <= 0:
+            self._start_missing()  # RUNNING -> STARTING
+            return
+        self._to(states.BACKOFF, reason=reason)  # RUNNING/STARTING -> BACKOFF
+        self.env.emit("backoff", watch=self.name, delay=format_duration(round(delay, 3)),
+                      restarts_in_window=self.budget.in_window(now),
+                      max_restarts=self.watch.restart.max_restarts)
+        self._timer("backoff", delay, self._backoff_over)
+
+    def _backoff_over(self) -> None:
+        self._timers.pop("backoff", None)
+        if self.state == states.BACKOFF:
+            self._start_missing()  # BACKOFF -> STARTING
+
+    def _give_up(self, reason: str) -> None:
+        now = self.env.now()
+        giveup = self.watch.on_giveup
+        self._to(states.GAVE_UP, reason=reason)
+        self.env.emit("gave_up", watch=self.name, restarts_in_window=self.budget.in_window(now),
+                      window=format_duration(self.watch.restart.window), on_giveup=giveup.action)
+        if giveup.action == "escalate":
+            self.env.hook("gave_up", self, reason=reason)
+        if giveup.action in ("slow_retry", "escalate"):
+            self._schedule_slow_retry()
+
+    def _schedule_slow_retry(self) -> None:
+        every = self.watch.on_giveup.retry_every
+        self.env.emit("slow_retry", watch=self.name, next_in=format_duration(every))
+        self._timer("retry", every, self._slow_retry)
+
+    def _slow_retry(self) -> None:
+        self._timers.pop("retry", None)
+        if self.state != states.GAVE_UP:
+            return
+        self.budget.reset()
+        self.backoff.stable()
+        found = self.env.find(self) if self.watch.start is None else []
+        self.adopt(found)
+        self._start_missing()  # GAVE_UP -> STARTING
+        if self.state == states.GAVE_UP:
+            self._schedule_slow_retry()
+
+    # ---------------------------------------------------------------- stopping
+    def stop_instances(self, how: str, after: Callable[[], None], pids: Optional[List[int]] = None) -> None:
+        """Stop signal, then SIGKILL after stop.timeout; call `after` once all have exited."""
+        targets = [p for p in (pids or list(self.instances)) if p in self.instances]
+        if not targets:
+            after()
+            return
+        self._to(states.STOPPING, reason=how)  # -> STOPPING
+        self.expected_exits.update(targets)
+        self._after_stop = after
+        for pid in targets:
+            ok = self.env.send_signal(self.instances[pid].identity, self.watch.stop_signal)
+            self.env.emit("process_stopped", watch=self.name, pid=pid,
+                          signal=signal.Signals(self.watch.stop_signal).name[3:], how=how)
+            if not ok:
+                self.expected_exits.discard(pid)
+        self._timer("kill", self.watch.stop_timeout, self._kill_remaining)
+
+    def _kill_remaining(self) -> None:
+        self._timers.pop("kill", None)
+        for pid in list(self.expected_exits):
+            inst = self.instances.get(pid)
+            if inst is not None:
+                self.env.send_signal(inst.identity, signal.SIGKILL)
+                self.env.emit("process_stopped", watch=self.name, pid=pid, signal="KILL", how="stop timeout")
+
+    # ---------------------------------------------------------------- operators and probes
+    def request_restart(self, by: str) -> None:
+        """Operator restart: the budget starts afresh and a gave-up watch tries again."""
+        self.env.emit("restart_requested", watch=self.name, by=by)
+        self.budget.reset()
+        self.backoff.stable()
+        self._cancel("retry", "backoff")
+        if self.state == states.PAUSED:
+            return
+        self.stop_instances("restart requested", after=self._restart_after_stop)
+
+    def _restart_after_stop(self) -> None:
+        if self.watch.start is None:
+            self.adopt(self.env.find(self))
+            self._to(states.DOWN)
+        else:
+            self._to(states.STARTING)  # STOPPING/GAVE_UP/EXITED -> STARTING
+        self.settle()
+
+    def stall(self, detail: str) -> None:
+        """A probe declared the process stalled: stop it and restart it by policy."""
+        self.stalled = detail
+        if self.state not in (states.RUNNING, states.STARTING):
+            return
+        self.env.hook("stalled", self, detail=detail)
+        self.stop_instances("stalled", after=lambda: self._stall_stopped(detail))
+
+    def _stall_stopped(self, detail: str) -> None:
+        self.stalled = None
+        self._failure(f"stalled: {detail}")  # STOPPING -> STARTING/BACKOFF/GAVE_UP
+
+    def unstalled(self) -> None:
+        self.stalled = None
+
+    def pause(self, until: float, by: str) -> None:
+        self.paused_until = until
+        self._cancel("backoff", "retry", "daemon")
+        self._to(states.PAUSED, by=by)  # any -> PAUSED
+
+    def resume(self, by: str, reason: str) -> None:
+        if self.paused_until is None:
+            return
+        self.paused_until = None
+        self.budget.reset()
+        self.backoff.stable()
+        self.env.emit("resumed", watch=self.name, by=by, reason=reason)
+        self._to(states.STARTING if self.watch.start else states.DOWN)  # PAUSED -> ...
+        self.adopt(self.env.find(self))
+        self.settle()  # PAUSED -> RUNNING/STARTING
+
+    def status(self) -> Dict[str, Any]:
+        now = self.env.now()
+        return {
+            "name": self.name,
+            "state": self.state,
+            "healthy": self.healthy,
+            "pids": self.pids,
+            "instances": {"min": self.watch.min_instances, "max": self.watch.max_instances,
+                          "current": len(self.instances)},
+            "restarts": self.budget.total,
+            "restarts_in_window": self.budget.in_window(now),
+            "paused_until": self.paused_until,
+            "last_exit": self.last_exit,
+            "stalled": self.stalled,
+        }
