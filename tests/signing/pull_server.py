@@ -9,7 +9,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
@@ -69,6 +69,7 @@ class ConfigServer:
         self.files: Dict[str, bytes] = {}
         self.requests: List[Tuple[str, Dict[str, List[str]], Optional[str], Optional[str]]] = []
         self.lock = threading.Lock()
+        self.on_serve: Optional[Callable[[str], None]] = None  # called before a 200 body is sent
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,6 +91,9 @@ class ConfigServer:
                     self.send_header("ETag", etag)
                     self.end_headers()
                     return
+                hook = server.on_serve
+                if hook is not None:  # the body is chosen; later requests see the change
+                    hook(parts.path)
                 self.send_response(200)
                 self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(body)))

@@ -185,6 +185,25 @@ def test_server_gone_backoff_grows_then_recovers(env: Env, pki: PKI, key: Key,
         server.stop()
 
 
+def test_publish_racing_a_pull_gives_a_consistent_pair(env: Env, server: ConfigServer,
+                                                       pki: PKI, key: Key,
+                                                       host: HostIdentity) -> None:
+    """The config changes after it was sent but before its .sig is read: no false alarm."""
+    publish(server, key, 5)
+    newer = config_text(serial=6)
+    newer_sig = sign(key.private, newer)
+
+    def publish_once(path: str) -> None:
+        if path == "/configs/watches.yaml":
+            server.on_serve = None
+            server.publish(newer, newer_sig)
+
+    server.on_serve = publish_once
+    agent = make_agent(env, server, pki, host)
+    assert agent.cycle() == "applied"
+    assert agent.last_good.serial == 6
+
+
 def test_pinned_certificate_alone_is_enough(env: Env, server: ConfigServer, pki: PKI,
                                             key: Key, host: HostIdentity) -> None:
     publish(server, key, 5)
