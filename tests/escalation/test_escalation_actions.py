@@ -48,7 +48,7 @@ def test_command_runs_in_order_with_event_env_and_is_undone_after_hysteresis(loo
     esc.recovered("web", {"pid": 4343})
     assert loop.count("PG5005", watch="web") == 1
     loop.drain_until(lambda: states(esc, "web") == ["idle", "idle"], 10, "undone")
-    assert log.read_text().splitlines()[-1] == "recovered web 4343 web01 failover restart budget spent"
+    assert log.read_text().splitlines()[-1] == "recovered web 4343 web01 failover again"
     assert loop.count("PG5007", watch="web", action="failover") == 1
     assert loop.count("PG5007", watch="web", action="command-2", result='"nothing to undo"') == 1
 
