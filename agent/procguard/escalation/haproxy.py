@@ -113,7 +113,7 @@ class AgentListener(threading.Thread):
         self.on_answer = on_answer
         self.by_name = {s.name: s for s in servers}
         self.last: Dict[str, str] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -127,7 +127,7 @@ class AgentListener(threading.Thread):
         self.port = self.sock.getsockname()[1]
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
     def pick(self, sent: bytes) -> Optional[Server]:
         name = sent.decode("utf-8", "replace").strip()
@@ -142,7 +142,7 @@ class AgentListener(threading.Thread):
         sel.register(self.sock, selectors.EVENT_READ, None)
         pending: Dict[socket.socket, Tuple[float, bytes]] = {}
         try:
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 now = time.monotonic()
                 waits = [d - now for d, _ in pending.values()]
                 timeout = max(0.0, min([0.2] + waits))
