@@ -80,12 +80,10 @@ class Engine:
         self.owner[spawned.pid] = watch.name
         return spawned
 
-    def watch_pid(self, identity: Identity) -> bool:
-        name = self.owner.get(identity.pid)
+    def watch_pid(self, identity: Identity, watch: str) -> bool:
         if not self.watcher.add(identity):
             return False
-        if name is None:
-            self.owner[identity.pid] = "?"
+        self.owner[identity.pid] = watch
         return True
 
     def unwatch_pid(self, pid: int) -> None:

@@ -35,7 +35,7 @@ class UnitEnv(Protocol):
     def call_later(self, delay: float, fn: Callable[[], None]) -> Timer: ...
     def emit(self, name: str, **fields: Any) -> None: ...
     def spawn(self, watch: Watch) -> Spawned: ...
-    def watch_pid(self, identity: Identity) -> bool: ...
+    def watch_pid(self, identity: Identity, watch: str) -> bool: ...
     def unwatch_pid(self, pid: int) -> None: ...
     def send_signal(self, identity: Identity, sig: int) -> bool: ...
     def find(self, unit: WatchUnit) -> List[Identity]: ...
@@ -68,6 +68,7 @@ class WatchUnit:
         self._after_stop: Optional[Callable[[], None]] = None
         self._daemon_deadline: Optional[float] = None
         self._failed = False  # in GAVE_UP or DOWN since the last time it ran well
+        self._in_batch = False  # starting several instances: settle once, at the end
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -120,7 +121,7 @@ class WatchUnit:
         for identity in identities:
             if identity.pid in self.instances:
                 continue
-            if not self.env.watch_pid(identity):
+            if not self.env.watch_pid(identity, self.name):
                 continue
             self.instances[identity.pid] = Instance(identity, ours, self.env.now(), good=True)
             self.env.emit("process_adopted", watch=self.name, pid=identity.pid,
@@ -163,10 +164,18 @@ class WatchUnit:
 
     # ---------------------------------------------------------------- starting
     def _start_missing(self) -> None:
+        if self._in_batch:
+            return
         missing = self.watch.min_instances - len(self.instances)
-        for _ in range(max(missing, 0)):
-            if not self._start_one():
-                return
+        self._in_batch = True
+        try:
+            for _ in range(max(missing, 0)):
+                if not self._start_one():
+                    return
+        finally:
+            self._in_batch = False
+        if self.state == states.STARTING and all(i.good for i in self.instances.values()):
+            self.settle()
 
     def _start_one(self) -> bool:
         assert self.watch.start is not None
@@ -178,7 +187,7 @@ class WatchUnit:
             self._failure("start failed")
             return False
         identity = self.env.identity_of(spawned.pid)
-        if identity is None or not self.env.watch_pid(identity):
+        if identity is None or not self.env.watch_pid(identity, self.name):
             # it died before we could watch it; the reaper has its status
             self.env.emit("start_failed", watch=self.name, reason="exited at once", attempt=self.attempts)
             self._failure("exited at once")
@@ -207,7 +216,7 @@ class WatchUnit:
         self._cancel(f"good:{pid}")
         self.env.emit("start_good", watch=self.name, pid=pid,
                       after=format_duration(round(self.env.now() - inst.since, 3)))
-        if self.state == states.STARTING:
+        if self.state == states.STARTING and not self._in_batch:
             self.settle()  # STARTING -> RUNNING when every instance is good
 
     def ready(self) -> None:
@@ -294,7 +303,10 @@ class WatchUnit:
         delay = self.backoff.next_delay()
         self.budget.record(now)
         if delay <= 0:
-            self._start_missing()  # RUNNING -> STARTING
+            if self._in_batch:  # a start inside a batch failed: retry once the batch is done
+                self._timer("again", 0.0, self._start_missing)
+            else:
+                self._start_missing()  # RUNNING -> STARTING
             return
         self._to(states.BACKOFF, reason=reason)  # RUNNING/STARTING -> BACKOFF
         self.env.emit("backoff", watch=self.name, delay=format_duration(round(delay, 3)),

@@ -126,6 +126,12 @@ def _check_object(value: Dict[str, Any], schema: Dict[str, Any], root: Dict[str,
 def _best_option_errors(value: Any, options: List[Dict[str, Any]], results: List[List[Error]],
                         root: Dict[str, Any], path: Path, schema: Dict[str, Any]) -> Iterator[Error]:
     """Report the errors of the option whose type fits, else a summary of the forms allowed."""
+    if isinstance(value, dict) and "type" in value:  # a tagged union: report the tagged form's errors
+        tagged = [r for o, r in zip(options, results)
+                  if value["type"] in _resolve(o, root).get("properties", {}).get("type", {}).get("enum", [])]
+        if len(tagged) == 1:
+            yield from tagged[0]
+            return
     fitting = [r for o, r in zip(options, results) if _type_fits(value, _resolve(o, root))]
     if len(fitting) == 1:
         yield from fitting[0]

@@ -63,6 +63,8 @@ def load(text: str, file: str) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or "invalid YAML"
+        if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            what = f"{what} ({exc.context} started on line {exc.context_mark.line + 1})"
         raise LoadError(Problem(file, line, "", f"broken YAML: {what}; fix the syntax on this line")) from None
     except yaml.YAMLError as exc:
         raise LoadError(Problem(file, 1, "", f"broken YAML: {exc}")) from None

@@ -1,0 +1,102 @@
+"""Shared fixtures: a private rsyslogd, agents in temporary directories, unique sleepers.
+
+pytest makes itself a child subreaper, so services that outlive an agent (by design)
+become its children and are reaped here instead of lingering as zombies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+from typing import Callable, Iterator, List
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from helpers.agent import Agent, kill_if_alive  # noqa: E402
+from helpers.rsyslog import Rsyslog  # noqa: E402
+
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def _reap_orphans() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+@pytest.fixture
+def rsyslog(tmp_path) -> Iterator[Rsyslog]:
+    if shutil.which("rsyslogd") is None and not os.path.exists("/usr/sbin/rsyslogd"):
+        pytest.fail("rsyslogd is missing: run scripts/setup-host.sh (installs Debian's rsyslog)")
+    os.makedirs(tmp_path / "syslog", exist_ok=True)
+    server = Rsyslog(str(tmp_path / "syslog")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_agent(tmp_path) -> Iterator[Callable[..., Agent]]:
+    agents: List[Agent] = []
+
+    def factory(config_text: str, syslog_socket: str = "", name: str = "a", **kwargs) -> Agent:
+        directory = tmp_path / name
+        directory.mkdir(exist_ok=True)
+        agent = Agent(str(directory), config_text, syslog_socket=syslog_socket, **kwargs)
+        agents.append(agent)
+        return agent
+
+    yield factory
+    for agent in agents:
+        agent.cleanup()
+    _reap_orphans()
+
+
+@pytest.fixture
+def external() -> Iterator[Callable[..., "subprocess.Popen[bytes]"]]:
+    """Start processes the agent did not start (own session), killed by PID at the end."""
+    procs: List[subprocess.Popen] = []
+
+    def start(argv: List[str]) -> "subprocess.Popen[bytes]":
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        kill_if_alive(proc.pid)
+        try:
+            proc.wait(5)
+        except (subprocess.TimeoutExpired, ChildProcessError):
+            pass
+    _reap_orphans()
+
+
+@pytest.fixture
+def tag() -> str:
+    """A number no other process on the machine uses: `sleep TAG` is then unique."""
+    return str(900000 + random.randrange(99999))
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    os.kill(pid, sig)

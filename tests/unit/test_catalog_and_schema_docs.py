@@ -1,0 +1,84 @@
+"""The message catalog and the JSON Schema exist once, in code; the docs are generated and
+must match. Log watchers match on IDs and texts, so both must be unique and well formed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from procguard.config import schema
+from procguard.config.loader import problems_in
+from procguard.events import catalog, render
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REGEN = "run `make docs` and commit the result"
+
+
+def read(*parts: str) -> str:
+    with open(os.path.join(REPO, *parts)) as handle:
+        return handle.read()
+
+
+def test_docs_messages_md_is_generated_from_the_catalog():
+    assert read("docs", "messages.md") == render.markdown(), REGEN
+
+
+def test_schema_json_in_package_and_docs_match_the_code():
+    generated = schema.as_json()
+    assert read("agent", "procguard", "config", "schema.json") == generated, REGEN
+    assert read("docs", "watches.schema.json") == generated, REGEN
+
+
+def test_ids_texts_and_names_are_unique_and_well_formed():
+    ids = [m.id for m in catalog.ALL]
+    assert len(ids) == len(set(ids))
+    assert len({m.text for m in catalog.ALL}) == len(ids), "two messages with one text confuse log watchers"
+    for m in catalog.ALL:
+        assert re.fullmatch(r"PG[1-6]\d{3}", m.id), m.id
+        assert m.severity in ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+        assert m.explanation, f"{m.id} needs an explanation for docs/messages.md"
+        assert "=" not in m.text and "\n" not in m.text
+
+
+def test_rendered_line_quotes_values_with_spaces():
+    line = catalog.get("process_started").render({"watch": "web", "pid": 7, "attempt": 1, "argv": "/bin/sleep 5"})
+    assert line == 'PG1004 process started watch=web pid=7 attempt=1 argv="/bin/sleep 5"'
+
+
+@pytest.fixture(scope="module")
+def jsonschema_validator():
+    jsonschema = pytest.importorskip("jsonschema", reason="dev dependency from requirements-dev.txt")
+    jsonschema.Draft202012Validator.check_schema(schema.build())
+    return jsonschema.Draft202012Validator(schema.build())
+
+
+EXAMPLES = [
+    ("version: 1\nwatches: [{name: a, start: {argv: [/bin/sleep, '1']}}]\n", True),
+    ("version: 1\nwatches: [{name: a, match: {comm: nginx}, instances: {min: 1, max: 4}}]\n", True),
+    ("version: 1\nwatches: [{name: a, match: {comm: nginx}, stop: {timeout: 10 seconds}}]\n", False),
+    ("version: 1\nwatches: [{name: a, match: {comm: nginx}, bogus: 1}]\n", False),
+    ("version: 2\nwatches: []\n", False),
+    ("version: 1\nwatches: [{name: A, match: {comm: x}}]\n", False),
+    ("version: 1\nwatches: [{name: a, match: {comm: x}, restart: {max_restarts: -1}}]\n", False),
+]
+
+
+@pytest.mark.parametrize("text,valid", EXAMPLES)
+def test_our_validator_agrees_with_jsonschema(jsonschema_validator, text, valid):
+    import yaml
+
+    doc = yaml.safe_load(text)
+    assert jsonschema_validator.is_valid(doc) is valid
+    problems, _ = problems_in(text, "x.yaml")
+    assert (not problems) is valid, problems
+
+
+def test_example_configs_shipped_with_the_package_are_valid():
+    data = os.path.join(REPO, "agent", "procguard", "data")
+    for name in sorted(os.listdir(data)):
+        if name.endswith(".yaml") and name.startswith("example"):
+            problems, _ = problems_in(read("agent", "procguard", "data", name), name)
+            assert problems == [], problems

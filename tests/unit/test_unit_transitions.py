@@ -1,0 +1,239 @@
+"""The watch state machine, one test per edge, driven by a fake clock and a fake spawner."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import signal
+from typing import Any, Callable, List, Optional, Tuple
+
+import pytest
+
+from procguard import states
+from procguard.config.loader import parse
+from procguard.proc.procfs import Identity
+from procguard.spawn import Spawned, SpawnError
+from procguard.unit import WatchUnit
+
+
+class FakeTimer:
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class FakeEnv:
+    """Everything a unit asks of the engine, recorded; time moves only when told."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.timers: List[Tuple[float, int, FakeTimer, Callable[[], None]]] = []
+        self.seq = itertools.count()
+        self.events: List[Tuple[str, dict]] = []
+        self.next_pid = 1000
+        self.spawn_error: Optional[str] = None
+        self.signals: List[Tuple[int, int]] = []
+        self.found: List[Identity] = []
+        self.hooks: List[str] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> FakeTimer:
+        timer = FakeTimer()
+        heapq.heappush(self.timers, (self.t + delay, next(self.seq), timer, fn))
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        end = self.t + seconds
+        while self.timers and self.timers[0][0] <= end:
+            when, _, timer, fn = heapq.heappop(self.timers)
+            self.t = when
+            if not timer.cancelled:
+                fn()
+        self.t = end
+
+    def emit(self, name: str, **fields: Any) -> None:
+        self.events.append((name, fields))
+
+    def spawn(self, watch: Any) -> Spawned:
+        if self.spawn_error:
+            raise SpawnError(self.spawn_error)
+        self.next_pid += 1
+        return Spawned(self.next_pid, ("x",))
+
+    def watch_pid(self, identity: Identity, watch: str) -> bool:
+        return True
+
+    def unwatch_pid(self, pid: int) -> None:
+        pass
+
+    def send_signal(self, identity: Identity, sig: int) -> bool:
+        self.signals.append((identity.pid, sig))
+        return True
+
+    def find(self, unit: WatchUnit) -> List[Identity]:
+        return list(self.found)
+
+    def identity_of(self, pid: int) -> Optional[Identity]:
+        return Identity(pid, pid * 10, "boot")
+
+    def hook(self, what: str, unit: WatchUnit, **info: Any) -> None:
+        self.hooks.append(what)
+
+    def names(self) -> List[str]:
+        return [n for n, _ in self.events if n != "state_changed"]
+
+
+def make_unit(extra: str = "", start: bool = True) -> Tuple[WatchUnit, FakeEnv]:
+    text = "version: 1\nwatches:\n  - name: w\n"
+    text += "    start: {argv: [/bin/true], ready: {alive_for: 1s}}\n" if start else "    match: {comm: foo}\n"
+    text += extra
+    config, _ = parse(text, "t.yaml")
+    env = FakeEnv()
+    unit = WatchUnit(config.watches[0], env, rng=lambda: 0.5)
+    return unit, env
+
+
+def die(unit: WatchUnit, status: Optional[int] = 9) -> None:
+    unit.on_death(unit.pids[0], status)
+
+
+def test_transition_starting_to_running_after_alive_for():
+    unit, env = make_unit()
+    unit.settle()
+    assert unit.state == states.STARTING
+    env.advance(0.99)
+    assert unit.state == states.STARTING
+    env.advance(0.02)
+    assert unit.state == states.RUNNING and unit.healthy
+
+
+def test_transition_running_to_starting_on_first_death_is_immediate():
+    unit, env = make_unit()
+    unit.settle()
+    env.advance(2)
+    first = unit.pids[0]
+    die(unit)
+    assert unit.state == states.STARTING and unit.pids and unit.pids[0] != first
+    assert env.names()[-2:] == ["process_died", "process_started"]
+
+
+def test_transition_running_to_backoff_on_second_death():
+    unit, env = make_unit("    restart: {max_restarts: 5, backoff: {initial: 2s, jitter: 0}}\n")
+    unit.settle()
+    env.advance(2)
+    die(unit)
+    env.advance(2)
+    die(unit)
+    assert unit.state == states.BACKOFF and unit.pids == []
+    env.advance(1.9)
+    assert unit.state == states.BACKOFF
+    env.advance(0.2)
+    assert unit.state == states.STARTING  # BACKOFF -> STARTING
+
+
+def test_transition_to_gave_up_when_budget_spent_and_stop_watching():
+    unit, env = make_unit("    restart: {max_restarts: 1, backoff: {initial: 1s}}\n")
+    unit.settle()
+    env.advance(2)
+    die(unit)
+    env.advance(2)
+    die(unit)
+    assert unit.state == states.GAVE_UP and not unit.healthy
+    env.advance(3600)
+    assert unit.state == states.GAVE_UP and unit.pids == []
+
+
+def test_transition_gave_up_to_starting_on_slow_retry_then_recovered():
+    unit, env = make_unit("    restart: {max_restarts: 0}\n    on_giveup: {action: slow_retry, retry_every: 10s}\n")
+    unit.settle()
+    env.advance(2)
+    die(unit)
+    assert unit.state == states.GAVE_UP
+    env.advance(10)
+    assert unit.state == states.STARTING
+    env.advance(1.5)
+    assert unit.state == states.RUNNING
+    assert "recovered" in env.names()
+
+
+def test_escalate_calls_the_hook_and_keeps_retrying():
+    unit, env = make_unit("    restart: {max_restarts: 0}\n    on_giveup: {action: escalate, retry_every: 5s,"
+                          " escalate: [{type: command, argv: [/bin/true]}]}\n")
+    unit.settle()
+    env.advance(2)
+    die(unit)
+    assert "gave_up" in env.hooks
+    env.advance(7)
+    assert unit.state == states.RUNNING and "recovered" in env.hooks
+
+
+def test_start_failure_counts_against_the_budget():
+    unit, env = make_unit("    restart: {max_restarts: 2, backoff: {initial: 1s, jitter: 0}}\n")
+    env.spawn_error = "/bin/true: no such file"
+    unit.settle()
+    env.advance(60)
+    assert unit.state == states.GAVE_UP
+    assert env.names().count("start_failed") == 3
+
+
+def test_no_restart_exit_code_goes_to_exited():
+    unit, env = make_unit("    restart: {no_restart_exit_codes: [0]}\n")
+    unit.settle()
+    env.advance(2)
+    die(unit, status=0)  # raw wait status 0 = exit code 0
+    assert unit.state == states.EXITED and unit.pids == []
+
+
+def test_pause_blocks_restarts_and_resume_starts_again():
+    unit, env = make_unit()
+    unit.settle()
+    env.advance(2)
+    unit.pause(float("inf"), "test")
+    die(unit)
+    assert unit.state == states.PAUSED and unit.pids == []
+    unit.resume("test", "request")
+    assert unit.state == states.STARTING and unit.pids
+
+
+def test_operator_restart_stops_with_stop_signal_then_kills_after_timeout():
+    unit, env = make_unit("    stop: {signal: INT, timeout: 3s}\n")
+    unit.settle()
+    env.advance(2)
+    pid = unit.pids[0]
+    unit.request_restart("op")
+    assert unit.state == states.STOPPING and env.signals == [(pid, signal.SIGINT)]
+    env.advance(3.1)
+    assert env.signals[-1] == (pid, signal.SIGKILL)
+    unit.on_death(pid, 9)
+    assert unit.state == states.STARTING and unit.pids and unit.pids[0] != pid
+    assert unit.budget.in_window(env.t) == 0, "an operator restart is not a failure"
+
+
+def test_stall_stops_and_restarts_by_policy():
+    unit, env = make_unit()
+    unit.settle()
+    env.advance(2)
+    pid = unit.pids[0]
+    unit.stall("http probe failed 3 times")
+    assert unit.state == states.STOPPING and not unit.healthy
+    unit.on_death(pid, 15)
+    assert unit.state == states.STARTING and unit.budget.total == 1
+
+
+def test_watch_without_start_goes_down_and_recovers_when_found():
+    unit, env = make_unit("    on_giveup: {action: stop_watching}\n", start=False)
+    unit.settle()
+    assert unit.state == states.DOWN and "instances_short" in env.names()
+    env.found = [Identity(42, 420, "boot")]
+    unit.adopt(env.found)
+    unit.settle()
+    assert unit.state == states.RUNNING
+
+
+@pytest.mark.parametrize("state", states.ALL)
+def test_every_state_is_a_lower_case_word(state):
+    assert state.isidentifier() and state == state.lower()
