@@ -42,7 +42,7 @@ test: setup venv
 
 lint: venv
 	cd agent && ../$(VENV)/bin/ruff check procguard
-	$(VENV)/bin/ruff check --config agent/pyproject.toml tests benchmarks
+	$(VENV)/bin/ruff check tests benchmarks
 	cd agent && ../$(VENV)/bin/mypy procguard
 
 pytest: venv

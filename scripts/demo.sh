@@ -27,7 +27,7 @@ cp "$DEMO/keys/demo.pub" "$DEMO/trusted/"
 
 say "2. Write the watch config for this host and sign it"
 sed -e "s|@PYTHON@|$PY|" -e "s|@PORT@|$PORT|" -e "s|@HOST@|$(hostname)|" -e "s|@SERIAL@|$(date +%s)|" \
-    agent/procguard/data/example-demo.yaml > "$DEMO/watches.yaml"
+    agent/procguard/data/demo.yaml.in > "$DEMO/watches.yaml"
 "$PG" check "$DEMO/watches.yaml"
 "$PG" sign --key "$DEMO/keys/demo.key" "$DEMO/watches.yaml"
 "$PG" check --trusted-keys "$DEMO/trusted" "$DEMO/watches.yaml"

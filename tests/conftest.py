@@ -10,7 +10,6 @@ import ctypes
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 from typing import Callable, Iterator, List
@@ -20,8 +19,8 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from helpers.agent import Agent, kill_if_alive  # noqa: E402
-from helpers.rsyslog import Rsyslog  # noqa: E402
+from helpers.agent import Agent, kill_if_alive
+from helpers.rsyslog import Rsyslog
 
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
@@ -64,11 +63,11 @@ def make_agent(tmp_path) -> Iterator[Callable[..., Agent]]:
 
 
 @pytest.fixture
-def external() -> Iterator[Callable[..., "subprocess.Popen[bytes]"]]:
+def external() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start processes the agent did not start (own session), killed by PID at the end."""
     procs: List[subprocess.Popen] = []
 
-    def start(argv: List[str]) -> "subprocess.Popen[bytes]":
+    def start(argv: List[str]) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(proc)
@@ -88,15 +87,3 @@ def external() -> Iterator[Callable[..., "subprocess.Popen[bytes]"]]:
 def tag() -> str:
     """A number no other process on the machine uses: `sleep TAG` is then unique."""
     return str(900000 + random.randrange(99999))
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-
-
-def kill(pid: int, sig: int = signal.SIGKILL) -> None:
-    os.kill(pid, sig)

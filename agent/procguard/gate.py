@@ -9,17 +9,23 @@ is admitted again (it passes the same checks) and applied instead.
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import NoReturn, Optional
+from typing import Any, Dict, NoReturn, Optional
 
 from .config.loader import ConfigError, parse
 from .config.model import Config
 from .events import catalog
 from .events.emitter import Emitter
 from .settings import Settings
-from .signing import (Admission, HostIdentity, LastGood, Refusal, StateError, TrustStore,
-                      admit, check_inputs, refusal_event, verify)
+from .signing import refusal_event
+from .signing.errors import Refusal
+from .signing.filesafety import check_inputs
+from .signing.isolated import Verdict, admit_isolated
+from .signing.state import LastGood, StateError
+
+
+SIGNATURE_CODES = ("bad_signature", "unknown_key", "revoked_key", "unsigned", "malformed_signature")
 
 
 class Refused(Exception):
@@ -31,7 +37,7 @@ class Refused(Exception):
 @dataclass
 class Admitted:
     config: Config
-    admission: Admission
+    admission: Verdict
     config_bytes: bytes
     sig_bytes: Optional[bytes]
 
@@ -40,12 +46,9 @@ class ConfigGate:
     def __init__(self, settings: Settings, emitter: Emitter) -> None:
         self.settings = settings
         self.emitter = emitter
+        self._last_trust_report: Any = None
         if settings.allow_unsigned:
             emitter.emit(catalog.get("unsigned_mode"))
-
-    @property
-    def host(self) -> HostIdentity:
-        return HostIdentity(self.settings.host_name, self.settings.host_groups)
 
     def admit_file(self, path: str, initial: bool) -> Admitted:
         """Admit the file at `path`, or, at start, the last good config; else raise Refused."""
@@ -62,21 +65,13 @@ class ConfigGate:
     def admit_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
                     save: bool = True) -> Admitted:
         last = self._last_good()
-        trust = TrustStore.load(self.settings.trusted_keys, self.settings.revoked)
         try:
             config, doc = parse(data.decode("utf-8", "replace"), path)
         except ConfigError as exc:
             if sig or not self.settings.allow_unsigned:
-                self._verify_first(path, data, sig, trust, source)  # tampering beats syntax
+                self._judge(path, data, sig, {}, None, source, signature_only=True)  # tampering beats syntax
             self._report_problems(path, exc)
-        try:
-            admission = admit(path, data, sig, doc, trust, self.host,
-                              last.last_serial if last else None,
-                              datetime.now(timezone.utc), self.settings.allow_unsigned,
-                              sig_path=path + ".sig")
-        except Refusal as refusal:
-            self._log_refusal(refusal, source)
-            raise Refused(refusal.code, str(refusal)) from None
+        admission = self._judge(path, data, sig, doc, last.last_serial if last else None, source)
         if save and last is not None:
             try:
                 last.save(data, sig, admission.serial, admission.key_id)
@@ -105,13 +100,34 @@ class ConfigGate:
                 sig = handle.read()
         return self.admit_bytes(path, data, sig)
 
-    def _verify_first(self, path: str, data: bytes, sig: Optional[bytes], trust: TrustStore,
-                      source: str) -> None:
+    def _judge(self, path: str, data: bytes, sig: Optional[bytes], doc: Dict[str, Any],
+               last_serial: Optional[int], source: str, signature_only: bool = False) -> Verdict:
+        """Signature, serial, scope and expiry, checked in a child process (signing/isolated.py)."""
+        s = self.settings
         try:
-            verify(data, sig, trust, config_path=path, sig_path=path + ".sig")
+            verdict = admit_isolated(path, data, sig, doc, s.trusted_keys, s.revoked, s.host_name, s.host_groups,
+                                     last_serial, s.allow_unsigned and not signature_only, path + ".sig")
         except Refusal as refusal:
+            if signature_only and refusal.code not in SIGNATURE_CODES:
+                return Verdict(None, None, False, [], [], 0)  # only the signature was in question
             self._log_refusal(refusal, source)
             raise Refused(refusal.code, str(refusal)) from None
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            self._invalid(path, f"{path}: the signature check could not run: {exc}")
+        self._report_trust(verdict)
+        return verdict
+
+    def _report_trust(self, verdict: Verdict) -> None:
+        key = (tuple(verdict.trust_problems), tuple(verdict.revoked), verdict.trusted)
+        if key == self._last_trust_report:
+            return  # say it once, not at every reload
+        self._last_trust_report = key
+        for problem in verdict.trust_problems:
+            self.emitter.emit(catalog.get("trusted_key_problem"), problem=problem)
+        for key_id in verdict.revoked:
+            self.emitter.emit(catalog.get("trusted_key_revoked"), key_id=key_id)
+        if verdict.trusted == 0 and not self.settings.allow_unsigned:
+            self.emitter.emit(catalog.get("no_trusted_keys"), dir=self.settings.trusted_keys)
 
     def _report_problems(self, path: str, exc: ConfigError) -> None:
         for problem in exc.problems:

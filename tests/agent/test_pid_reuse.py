@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import alive
 from helpers.agent import config_yaml
+from helpers.procs import alive
 
 
 def test_stale_pidfile_pointing_at_unrelated_process_is_ignored(make_agent, external, tmp_path, tag):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
-from conftest import alive
 from helpers.agent import config_yaml
-from helpers.procs import pids_running
+from helpers.procs import alive, pids_running
 
 
 def test_process_started_by_agent_is_replaced_after_sigkill(make_agent, rsyslog, tag):

@@ -26,7 +26,7 @@ def child_env() -> Dict[str, str]:
     return env
 
 
-def cli(*args: str, socket: Optional[str] = None, check: bool = False) -> "subprocess.CompletedProcess[str]":
+def cli(*args: str, socket: Optional[str] = None, check: bool = False) -> subprocess.CompletedProcess[str]:
     cmd = procguard_cmd() + list(args)
     if socket and args and args[0] in ("status", "pause", "resume", "restart", "reload"):
         cmd += ["--socket", socket]
@@ -58,7 +58,7 @@ class Agent:
         with open(self.config, "w") as handle:
             handle.write(text)
 
-    def start(self, wait: bool = True) -> "Agent":
+    def start(self, wait: bool = True) -> Agent:
         args = procguard_cmd() + ["agent", "--config", self.config, "--state-dir", self.state_dir,
                                   "--socket", self.socket, "--syslog-socket", self.syslog_socket]
         if self.allow_unsigned:
@@ -117,7 +117,7 @@ class Agent:
             return w if predicate(w) else None
         return wait_until(check, timeout, what=what or f"watch {name} condition")
 
-    def cli(self, *args: str) -> "subprocess.CompletedProcess[str]":
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return cli(*args, socket=self.socket)
 
     def send(self, sig: int) -> None:

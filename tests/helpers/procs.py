@@ -41,3 +41,9 @@ def pids_running(argv: Tuple[str, ...]) -> List[int]:
             if st and st[0] not in ("Z", "X"):
                 found.append(pid)
     return found
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie is not alive)."""
+    got = state_and_start(pid)
+    return got is not None and got[0] not in ("Z", "X")

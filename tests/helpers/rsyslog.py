@@ -19,9 +19,9 @@ class Rsyslog:
         self.log = os.path.join(directory, "procguard.log")
         self.conf = os.path.join(directory, "rsyslog.conf")
         self.pidfile = os.path.join(directory, "rsyslogd.pid")
-        self.proc: "subprocess.Popen[bytes] | None" = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "Rsyslog":
+    def start(self) -> Rsyslog:
         binary = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
         with open(self.conf, "w") as handle:
             handle.write(

@@ -3,7 +3,6 @@ must match. Log watchers match on IDs and texts, so both must be unique and well
 
 from __future__ import annotations
 
-import json
 import os
 import re
 

@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="apply unsigned configs (local trials only; logged loudly)")
     p.add_argument("--syslog-socket", help="syslog socket (default /dev/log; empty: no syslog)")
     p.add_argument("--quiet", action="store_true", help="no events on stderr")
+    p.add_argument("--monotonic-stamps", action="store_true",
+                   help="stamp stderr events with CLOCK_MONOTONIC seconds (for benchmarks/)")
     p.set_defaults(func=run)
 
 
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     settings.allow_unsigned = settings.allow_unsigned or args.allow_unsigned
     try:
         emitter = Emitter(settings.syslog_facility, settings.syslog_socket,
-                          stderr=None if args.quiet else sys.stderr)
+                          stderr=None if args.quiet else sys.stderr, monotonic_stamps=args.monotonic_stamps)
     except ValueError as exc:
         print(f"procguard: settings: syslog.facility: {exc}", file=sys.stderr)
         return 2

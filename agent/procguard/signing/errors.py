@@ -7,7 +7,10 @@ names the file, the reason and the fix, and `fields` for the key=value part of t
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+import os
+from typing import Dict, Optional, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
 
 # Refusal codes: stable strings, part of the status JSON contract.
 BAD_SIGNATURE = "bad_signature"

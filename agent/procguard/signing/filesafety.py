@@ -13,7 +13,7 @@ from typing import Callable, List, Optional
 
 from . import errors
 from .errors import Refusal
-from .keys import PathLike
+from .errors import PathLike
 
 
 def check_file(path: PathLike, kind: str = "file", *, euid: Optional[int] = None) -> None:

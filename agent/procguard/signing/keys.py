@@ -11,12 +11,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-PathLike = Union[str, "os.PathLike[str]"]
+from .errors import PathLike
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -122,7 +122,7 @@ class TrustStore:
     problems: List[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, trusted_dir: PathLike, revoked_path: Optional[PathLike] = None) -> "TrustStore":
+    def load(cls, trusted_dir: PathLike, revoked_path: Optional[PathLike] = None) -> TrustStore:
         """Read every *.pub in trusted_dir and the revocation list.
 
         Unreadable key files are skipped and listed in `problems` (failing safe: that key

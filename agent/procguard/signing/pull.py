@@ -91,7 +91,7 @@ class PullClient:
         self.backoff_max = (backoff_max if backoff_max is not None
                             else max(interval, backoff_initial))
         self.jitter = jitter
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self.failures = 0
         self.etag: Optional[str] = None
         self.session = requests.Session()

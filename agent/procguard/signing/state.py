@@ -9,16 +9,15 @@ state or the new one, never a mix of one config with another's signature.
 from __future__ import annotations
 
 import base64
-import hashlib
+import importlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Dict, Optional
 
-from .keys import PathLike
+from ..state_store import atomic_write as _atomic_write
+from .errors import PathLike
 
 FILE_NAME = "last-good.json"
 FORMAT = 1
@@ -41,15 +40,16 @@ class LastGood:
     saved_at: Optional[str] = None
 
     @property
-    def path(self) -> Path:
-        return Path(self.state_dir) / FILE_NAME
+    def path(self) -> str:
+        return os.path.join(self.state_dir, FILE_NAME)
 
     @classmethod
-    def load(cls, state_dir: PathLike) -> "LastGood":
+    def load(cls, state_dir: PathLike) -> LastGood:
         """Read the saved state: absent gives an empty LastGood, corrupt raises StateError."""
         self = cls(state_dir=os.fspath(state_dir))
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             return self
         try:
@@ -63,7 +63,7 @@ class LastGood:
             self.key_id = data.get("key_id")
             self.saved_at = data.get("saved_at")
             if self.config_bytes is not None and (
-                hashlib.sha256(self.config_bytes).hexdigest() != data.get("config_sha256")
+                sha256_hex(self.config_bytes) != data.get("config_sha256")
             ):
                 raise ValueError("config checksum does not match")
         except (ValueError, TypeError, AttributeError) as exc:
@@ -89,7 +89,7 @@ class LastGood:
             "last_serial": floor,
             "key_id": key_id,
             "saved_at": now,
-            "config_sha256": hashlib.sha256(config_bytes).hexdigest(),
+            "config_sha256": sha256_hex(config_bytes),
             "config": base64.b64encode(config_bytes).decode("ascii"),
             "signature": (base64.b64encode(sig_bytes).decode("ascii")
                           if sig_bytes is not None else None),
@@ -101,27 +101,21 @@ class LastGood:
 
 def atomic_write(path: PathLike, data: bytes, mode: int = 0o600) -> None:
     """Write data to path so that readers see the old or the new content, whole."""
-    target = Path(path)
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
+    target = os.fspath(path)
+    os.makedirs(os.path.dirname(target) or ".", mode=0o700, exist_ok=True)
+    _atomic_write(target, data, mode)
+
+
+def sha256_hex(data: bytes) -> str:
+    """sha256 without importing hashlib, which maps all of OpenSSL (about 4 MiB resident)
+    into the long-running agent; the interpreter's built-in module does the same sum."""
+    for name in ("_sha256", "_sha2", "hashlib"):  # CPython <= 3.11, >= 3.12, anything else
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+            module = importlib.import_module(name)
+            return str(module.sha256(data).hexdigest())
+        except (ImportError, AttributeError):
+            continue
+    raise RuntimeError("no sha256 implementation")
 
 
 def _unb64(value: Any) -> Optional[bytes]:

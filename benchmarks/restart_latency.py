@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""How fast procguard notices a death and has a replacement running, and what it costs idle.
+
+For N = 1, 100 and 500 watched processes (`sleep` started by the agent), kill one with
+SIGKILL at a time and measure, against CLOCK_MONOTONIC (system-wide, so the agent's event
+stamps and ours are on one clock):
+  death -> detection    the agent's PG1005 "process died" event
+  death -> replacement  the agent's PG1004 "process started" event, emitted once the new
+                        process has exec'd (Popen returns after exec succeeded)
+Then, with nothing happening, the agent's CPU time over --idle seconds and its RSS.
+
+Run: make bench   (or .venv/bin/python benchmarks/restart_latency.py --help)
+Writes benchmarks/results/restart_latency.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+EVENT = re.compile(r"^(?P<t>\d+\.\d+) \S+\s+(?P<id>PG\d{4}) .*?watch=(?P<watch>\S+) pid=(?P<pid>\d+)")
+
+
+def percentile(values: List[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class EventTail:
+    """Reads the agent's stderr as it grows; indexes events by (id, watch, pid)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.events: List[Tuple[float, str, str, int]] = []
+
+    def poll(self) -> None:
+        with open(self.path, errors="replace") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+            complete = chunk[:chunk.rfind("\n") + 1]
+            self.offset += len(complete.encode())
+        for line in complete.splitlines():
+            m = EVENT.match(line)
+            if m:
+                self.events.append((float(m["t"]), m["id"], m["watch"], int(m["pid"])))
+
+    def find(self, event_id: str, watch: str, after: float, pid: Optional[int] = None) -> Optional[Tuple[float, int]]:
+        for t, eid, w, p in self.events:
+            if eid == event_id and w == watch and t >= after and (pid is None or p == pid):
+                return t, p
+        return None
+
+
+def wait_for(fn, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = fn()
+        if got:
+            return got
+        time.sleep(0.002)
+    raise SystemExit(f"benchmark: timed out waiting for {what}")
+
+
+def cpu_ticks(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_procguard(n: int, kills: int, idle: float, python: str) -> Dict[str, object]:
+    tag = str(700000 + random.randrange(99999))
+    work = tempfile.mkdtemp(prefix=f"pg-bench-{n}-")
+    watches = [{"name": f"w{i}", "start": {"argv": ["/bin/sleep", f"{tag}{i:03d}"], "ready": {"alive_for": 0}},
+                "restart": {"max_restarts": 10000, "window": "60s", "backoff": {"reset_after": "20ms"}}}
+               for i in range(n)]
+    config = os.path.join(work, "watches.yaml")
+    with open(config, "w") as handle:
+        json.dump({"version": 1, "watches": watches}, handle)
+    stderr_path = os.path.join(work, "agent.stderr")
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "agent"))
+    with open(stderr_path, "w") as err:
+        agent = subprocess.Popen(
+            [python, "-m", "procguard.cli.main", "agent", "--config", config, "--allow-unsigned",
+             "--state-dir", os.path.join(work, "state"), "--socket", os.path.join(work, "ctl.sock"),
+             "--syslog-socket", "", "--monotonic-stamps"], stderr=err, env=env)
+    tail = EventTail(stderr_path)
+    pids: Dict[str, int] = {}
+    try:
+        def all_started() -> bool:
+            tail.poll()
+            for _t, eid, watch, pid in tail.events:
+                if eid == "PG1004":
+                    pids[watch] = pid
+            return len(pids) == n and bool(tail.find("PG1001", "", 0) or "PG1001" in open(stderr_path).read())
+        wait_for(all_started, 120, f"{n} processes to start")
+        time.sleep(1.0)
+        detect, replace = [], []
+        for k in range(kills):
+            watch = f"w{k % n}"
+            pid = pids[watch]
+            t0 = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+
+            def replaced(watch: str = watch, pid: int = pid, t0: float = t0) -> Optional[Tuple[float, int]]:
+                tail.poll()
+                return tail.find("PG1004", watch, t0)
+            t_start, new_pid = wait_for(replaced, 10, f"replacement of {watch}")
+            died = tail.find("PG1005", watch, t0, pid)
+            assert died is not None, "the death event precedes the start event"
+            detect.append((died[0] - t0) * 1000)
+            replace.append((t_start - t0) * 1000)
+            pids[watch] = new_pid
+            time.sleep(0.05)  # let the start count as good and the backoff reset
+        time.sleep(2.0)
+        before, t_before = cpu_ticks(agent.pid), time.monotonic()
+        time.sleep(idle)
+        used = (cpu_ticks(agent.pid) - before) / CLK_TCK
+        wall = time.monotonic() - t_before
+        return {
+            "n": n, "kills": kills,
+            "detect_ms": {"median": statistics.median(detect), "p95": percentile(detect, 0.95)},
+            "replace_ms": {"median": statistics.median(replace), "p95": percentile(replace, 0.95)},
+            "idle_cpu_percent": 100 * used / wall, "idle_seconds": round(wall, 1),
+            "rss_mib": rss_kib(agent.pid) / 1024,
+        }
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(30)
+        for pid in pids.values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        reap()
+
+
+def reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def table(results: List[Dict[str, object]]) -> str:
+    rows = ["| watched N | death → detection, median / p95 | death → replacement running, median / p95 | idle CPU (% of a core) | RSS |",
+            "|---|---|---|---|---|"]
+    for r in results:
+        d, p = r["detect_ms"], r["replace_ms"]
+        rows.append(f"| {r['n']} | {d['median']:.2f} / {d['p95']:.2f} ms | {p['median']:.2f} / {p['p95']:.2f} ms | "
+                    f"{r['idle_cpu_percent']:.3f} % over {r['idle_seconds']:.0f} s | {r['rss_mib']:.1f} MiB |")
+    return "\n".join(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1,100,500")
+    parser.add_argument("--kills", type=int, default=30, help="kills per size (at least 20)")
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measurement")
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "restart_latency.json"))
+    args = parser.parse_args()
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # orphaned services become ours to reap
+    results = [run_procguard(int(n), args.kills, args.idle, sys.executable) for n in args.sizes.split(",")]
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+            "kernel": os.uname().release, "python": sys.version.split()[0]}
+    with open(args.out, "w") as handle:
+        json.dump({"meta": meta, "procguard": results}, handle, indent=2)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
