@@ -36,3 +36,6 @@ ops-templates: $(ANSIBLE_STAMP)
 	$(ANSIBLE_VENV_BIN)/procguard messages --json | $(PY) roles/procguard_syslog/generate_ops_templates.py
 
 TEST_TARGETS += ansible-lint molecule-test
+
+# tests/roles/ imports the role plugins, which need ansible-core in the venv.
+pytest: $(ANSIBLE_STAMP)

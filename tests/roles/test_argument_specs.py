@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import ROLE_NAMES, ROLES
+from roles_paths import ROLE_NAMES, ROLES
 
 
 def _load(role: str):

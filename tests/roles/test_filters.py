@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import REPO, ROLES, load_module
+from roles_paths import REPO, ROLES, load_module
 
 pytest.importorskip("ansible")
 WATCHES = load_module(ROLES / "procguard_watches" / "filter_plugins" / "procguard_watches.py", "pg_watches")

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from conftest import ROLES, load_module
+from roles_paths import ROLES, load_module
 
 GEN = load_module(ROLES / "procguard_syslog" / "generate_ops_templates.py", "generate_ops_templates")
 OPS = ROLES / "procguard_syslog" / "files" / "ops"

@@ -1,11 +1,10 @@
-"""Shared helpers for the role tests: paths and plugin loading without Ansible's loader."""
+"""Paths and plugin loading for the role tests (a plain module: tests/conftest.py is the agent's)."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = REPO / "roles"
@@ -18,8 +17,3 @@ def load_module(path: Path, name: str):
     assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="session")
-def repo() -> Path:
-    return REPO
