@@ -14,7 +14,7 @@ class FakeLoop:
     """Stands in for the engine loop: post() queues, drain_until() runs on the test thread."""
 
     def __init__(self) -> None:
-        self.q: "queue.Queue[Callable[[], None]]" = queue.Queue()
+        self.q: queue.Queue[Callable[[], None]] = queue.Queue()
         self.verdicts: List[Tuple[float, str, str, Dict[str, Any]]] = []
         self.emitter = Emitter(socket_path="", history=500)
         self.lines: List[str] = []

@@ -98,7 +98,7 @@ class HangingHandler(http.server.BaseHTTPRequestHandler):
     hang = threading.Event()            # set: requests hang until release is set
     release = threading.Event()
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.hang.is_set():
             self.release.wait(30)
         body = b"alive\n"
@@ -196,6 +196,7 @@ def test_notify_ignores_senders_outside_the_watch(loop, manager):
 
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
 
 
 @pytest.fixture
@@ -203,6 +204,8 @@ def subreaper_engine():
     """Make this process a child subreaper and reap the way the engine does (REAPER.reap_all
     with waitpid(-1)), skipping owned pids: the worst case for the probe's own reaping."""
     libc = ctypes.CDLL(None, use_errno=True)
+    before = ctypes.c_int(0)
+    libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0)
     assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     REAPER.central = True
     stop = threading.Event()
@@ -222,7 +225,7 @@ def subreaper_engine():
     stop.set()
     thread.join()
     REAPER.central = False
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, before.value, 0, 0, 0)     # tests/conftest.py sets 1
 
 
 def test_exec_probe_that_hangs_is_killed_at_timeout_and_leaves_no_zombie(loop, manager, subreaper_engine, tmp_path):
