@@ -29,8 +29,8 @@ from typing import Callable, Deque, Dict, List
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 
-from procguard.events.emitter import Emitter  # noqa: E402
-from procguard.probes import ProbeManager  # noqa: E402
+from procguard.events.emitter import Emitter
+from procguard.probes import ProbeManager
 
 
 class HangingServer(threading.Thread):
@@ -103,10 +103,10 @@ def measure_deaths(loop: Loop, seconds: float) -> List[float]:
         done = threading.Event()
         stamp: Dict[str, float] = {}
 
-        def died() -> None:
+        def died(stamp: Dict[str, float] = stamp, done: threading.Event = done) -> None:
             stamp["seen"] = time.perf_counter()
             done.set()
-        loop.post(lambda: loop.watch(pidfd, died))
+        loop.post(lambda pidfd=pidfd, died=died: loop.watch(pidfd, died))
         time.sleep(random.uniform(0.02, 0.1))        # kill at a random moment of the probe cycle
         stamp["killed"] = time.perf_counter()
         os.kill(child.pid, signal.SIGKILL)
@@ -172,12 +172,12 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        b, l = result["death_detection_idle"], result["death_detection_under_probe_load"]
+        b, u = result["death_detection_idle"], result["death_detection_under_probe_load"]
         print(f"{args.probes} http probes, timeout {args.timeout:g}s, against a server that never answers "
               f"({in_flight} connections held, {verdicts['stalled']} stall verdicts, {failures['PG4001']} failed checks)")
         print(f"death -> noticed, idle:            p50 {b['p50_ms']:.3f} ms  p95 {b['p95_ms']:.3f} ms  max {b['max_ms']:.3f} ms")
-        print(f"death -> noticed, under the load:  p50 {l['p50_ms']:.3f} ms  p95 {l['p95_ms']:.3f} ms  max {l['max_ms']:.3f} ms"
-              f"  ({l['n']} deaths over {elapsed:.1f}s)")
+        print(f"death -> noticed, under the load:  p50 {u['p50_ms']:.3f} ms  p95 {u['p95_ms']:.3f} ms  max {u['max_ms']:.3f} ms"
+              f"  ({u['n']} deaths over {elapsed:.1f}s)")
     return 0
 
 

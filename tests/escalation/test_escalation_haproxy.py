@@ -30,7 +30,7 @@ def free_port() -> int:
 
 def backend(name: str):
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = name.encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))

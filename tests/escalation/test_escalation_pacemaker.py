@@ -103,7 +103,7 @@ def cluster(tmp_path, monkeypatch):
             pid = by_name.get(name)
             if pid:
                 os.kill(pid, signal.SIGTERM)
-                wait_for(lambda: gone(pid), 60, f"{name} to stop", step=0.2)
+                wait_for(lambda pid=pid: gone(pid), 60, f"{name} to stop", step=0.2)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..config.durations import parse_duration
 
@@ -211,7 +211,3 @@ class AgentListener(threading.Thread):
         if self.last.get(server.name) != answer:
             self.last[server.name] = answer
             self.on_answer(server, answer)
-
-
-def servers_of(listeners: List[AgentListener], watch: str) -> List[Server]:
-    return [s for l in listeners for s in l.servers if watch in s.watches]

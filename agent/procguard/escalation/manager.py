@@ -10,6 +10,7 @@ Threading rules
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
@@ -39,7 +40,7 @@ class _WatchEsc:
     name: str
     cfg: Tuple[Any, ...]
     actions: List[_ActionState]
-    jobs: "queue.Queue[Optional[Tuple[str, _ActionState, Dict[str, Any]]]]" = field(default_factory=queue.Queue)
+    jobs: queue.Queue[Optional[Tuple[str, _ActionState, Dict[str, Any]]]] = field(default_factory=queue.Queue)
     worker: Optional[threading.Thread] = None
     gen: int = 0
     ctx: Dict[str, Any] = field(default_factory=dict)
@@ -251,9 +252,9 @@ class EscalationManager:
                     outcome = st.action.undo(ctx)
                 else:
                     outcome = st.action.prepare()
-            except Exception as exc:  # noqa: BLE001 - an action bug must not stop the others
+            except Exception as exc:
                 outcome = Outcome(False, "error", f"{type(exc).__name__}: {exc}")
-            self.post(lambda kind=kind, st=st, outcome=outcome: self._done(w, kind, st, outcome))
+            self.post(functools.partial(self._done, w, kind, st, outcome))
 
     def _done(self, w: _WatchEsc, kind: str, st: _ActionState, outcome: Optional[Outcome]) -> None:
         a = st.action

@@ -9,4 +9,4 @@ from .manager import ProbeManager
 from .schema import PROBE_SCHEMA
 from .snapshot import write_snapshot
 
-__all__ = ["PROBE_SCHEMA", "ProbeManager", "REGISTRY", "run_command", "write_snapshot"]
+__all__ = ["PROBE_SCHEMA", "REGISTRY", "ProbeManager", "run_command", "write_snapshot"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -289,7 +288,7 @@ class ProbeManager:
 def _safe_pids(w: _Watch) -> Tuple[int, ...]:
     try:
         return tuple(w.pids())
-    except Exception:  # noqa: BLE001
+    except Exception:
         return ()
 
 
