@@ -1,0 +1,254 @@
+"""Central pull, agent side: fetch this host's signed config now and then, admit it, apply it.
+
+One daemon thread asks the server (signing/pull.py only moves bytes). Everything that
+touches agent state happens on the engine loop, through `engine.loop.post`: emitting
+events, admitting the bytes (the gate runs the same checks as for a file on disk: a
+pulled config gets no favours), applying, and writing the admitted pair to the config
+path, so that a later `procguard reload` or a restart sees what is in force.
+
+A refused pulled config changes nothing: the gate has logged the PG60xx refusal and the
+last good config stays. The client remembers the refused file's ETag, so the same bad
+file is neither re-verified nor re-logged until the server's file changes.
+
+Imported by the engine only when `pull.url` is set: `requests` is then loaded (about
+15 MiB), never otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+
+from .config.durations import parse_duration
+from .gate import Refused
+
+if TYPE_CHECKING:
+    from .signing.pull import PullClient, PullResult
+
+FILE_MODE = 0o644  # what file safety accepts, and what `procguard sign` users install
+STOP_JOIN_TIMEOUT = 2.0
+
+
+def _stamp(when: Optional[float]) -> Optional[str]:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)) if when is not None else None
+
+
+def write_atomically(path: str, data: bytes, mode: int = FILE_MODE) -> None:
+    """Temporary file beside `path`, fsync, rename, fsync of the directory; mode set exactly."""
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.pull.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
+    try:
+        os.fchmod(fd, mode)  # not subject to the umask
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _same_content(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
+def client_from_settings(pull: Dict[str, Any], host_name: str) -> PullClient:
+    """A PullClient for the agent settings' `pull:` mapping; ValueError names a bad key."""
+    from .signing.pull import PullClient
+
+    url = pull.get("url")
+    if not isinstance(url, str) or not url:
+        raise ValueError("pull.url must be an https:// URL")
+    known = {"url", "ca_bundle", "pinned_sha256", "interval", "timeout"}
+    unknown = sorted(set(pull) - known)
+    if unknown:
+        raise ValueError(f"pull.{unknown[0]} is not a pull setting; use {', '.join(sorted(known))}")
+    values: Dict[str, float] = {}
+    for key, default in (("interval", 300.0), ("timeout", 10.0)):
+        try:
+            values[key] = parse_duration(pull.get(key, default))
+        except ValueError as exc:
+            raise ValueError(f"pull.{key}: {exc}") from None
+        if values[key] <= 0:
+            raise ValueError(f"pull.{key} must be more than 0")
+    ca_bundle = pull.get("ca_bundle")
+    pin = pull.get("pinned_sha256")
+    return PullClient(url, host_name, ca_bundle=str(ca_bundle) if ca_bundle else None,
+                      pinned_sha256=str(pin) if pin else None,
+                      timeout=values["timeout"], interval=values["interval"])
+
+
+class PullWorker:
+    """Started by the engine when `settings.pull` has a url; `stop()` ends it at once."""
+
+    def __init__(self, engine: Any, client: Optional[PullClient] = None) -> None:
+        self.engine = engine
+        self.url = str(engine.settings.pull.get("url", ""))
+        self.settings_error: Optional[str] = None
+        self.client: Optional[PullClient] = client
+        if client is None:
+            try:
+                self.client = client_from_settings(engine.settings.pull, engine.settings.host_name)
+            except (ValueError, TypeError) as exc:
+                self.settings_error = str(exc)
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+        self._status: Dict[str, Any] = {
+            "url": self.url, "state": "stopped", "failures": 0, "last_attempt": None,
+            "last_success": None, "last_result": None, "last_error": None, "refusal_code": None,
+            "applied_serial": None, "etag": None, "next_attempt": None, "fetches": 0, "admissions": 0,
+        }
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        if self.client is None:
+            self._note(state="disabled", last_error=self.settings_error)
+            self._post(lambda: self.engine.emit("pull_failed", url=self.url or "-",
+                                                reason=f"pull settings: {self.settings_error}",
+                                                failures=0, retry_in="never"))
+            return
+        self._stop.clear()
+        self._note(state="starting")
+        self._thread = threading.Thread(target=self._run, name="procguard-pull", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Wake the thread and let it end; a fetch in flight is abandoned (daemon thread)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_JOIN_TIMEOUT)
+        self._note(state="stopped", next_attempt=None)
+
+    def status(self) -> Dict[str, Any]:
+        with self._lock:
+            return dict(self._status)
+
+    # ------------------------------------------------------------ the thread
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            delay = self._cycle()
+            self._note(next_attempt=_stamp(time.time() + delay))
+            if self._stop.wait(delay):
+                return
+
+    def _cycle(self) -> float:
+        """One fetch; returns the seconds to wait before the next one."""
+        from .signing.pull import PullError
+
+        client = self.client
+        assert client is not None
+        failures_before = client.failures
+        self._note(last_attempt=_stamp(time.time()))
+        try:
+            result = client.fetch()
+        except PullError as exc:
+            return self._failed(client, exc.reason, exc.pin_mismatch)
+        except Exception as exc:  # a bug or an odd library error must not end pulling
+            return self._failed(client, f"{type(exc).__name__}: {exc}", False)
+        delay = client.next_delay(False)
+        with self._lock:
+            self._status.update(state="ok", failures=0, last_success=_stamp(time.time()),
+                                last_error=None, etag=result.etag)
+            self._status["fetches"] += 1
+        if failures_before:
+            self._post(lambda: self.engine.emit("pull_recovered", url=self.url, failures=failures_before))
+        if result.status == "not_modified":
+            self._note(last_result="not_modified")
+            self._post(lambda: self.engine.emit("pull_not_modified", url=self.url, etag=result.etag or "-"))
+        else:
+            self._post(lambda: self._admit_and_apply(result))
+        return delay
+
+    def _failed(self, client: PullClient, reason: str, pin_mismatch: bool) -> float:
+        delay = client.next_delay(True)
+        failures = client.failures
+        self._note(state="failing", failures=failures, last_error=reason,
+                   last_result="pin_mismatch" if pin_mismatch else "failed")
+        if pin_mismatch:
+            self._post(lambda: self.engine.emit("pull_pin_mismatch", url=self.url,
+                                                pinned_sha256=client.pinned_sha256 or "-"))
+        else:
+            self._post(lambda: self.engine.emit("pull_failed", url=self.url, reason=reason,
+                                                failures=failures, retry_in=f"{delay:.1f}s"))
+        return delay
+
+    # ------------------------------------------------------------ on the loop
+    def _admit_and_apply(self, result: PullResult) -> None:
+        if self._stop.is_set():
+            return
+        engine = self.engine
+        path = engine.settings.config
+        config_bytes = result.config_bytes or b""
+        engine.emit("pull_fetched", url=self.url, etag=result.etag or "-", bytes=len(config_bytes))
+        with self._lock:
+            self._status["admissions"] += 1
+        try:
+            admitted = engine.gate.admit_bytes(path, config_bytes, result.sig_bytes, source="pull")
+        except Refused as refusal:  # the gate logged it; the config in force stays
+            engine.last_refusal = {"code": refusal.code, "message": str(refusal), "at": _stamp(time.time())}
+            self._note(last_result="refused", refusal_code=refusal.code)
+            return
+        engine.apply(admitted.config)
+        engine.admission = admitted.admission
+        engine.last_refusal = None
+        self._note(last_result="applied", refusal_code=None, applied_serial=admitted.admission.serial)
+        try:
+            self._install(path, config_bytes, result.sig_bytes)
+        except OSError as exc:
+            # in force and saved as last good; only the copy on disk is behind
+            reason = f"applied, but cannot write {path}: {exc.strerror or exc}"
+            self._note(last_error=reason)
+            engine.emit("pull_failed", url=self.url, reason=reason, failures=0, retry_in="-")
+        engine.emit("pull_applied", url=self.url, serial=admitted.admission.serial,
+                    key_id=admitted.admission.key_id or "-")
+
+    @staticmethod
+    def _install(path: str, config_bytes: bytes, sig_bytes: Optional[bytes]) -> None:
+        """Put the admitted pair where reload and restart read it (signature first)."""
+        sig_path = path + ".sig"
+        if sig_bytes is None:
+            try:
+                os.unlink(sig_path)  # a stale signature would make the pair look forged
+            except FileNotFoundError:
+                pass
+        elif not _same_content(sig_path, sig_bytes):
+            write_atomically(sig_path, sig_bytes)
+        if not _same_content(path, config_bytes):
+            write_atomically(path, config_bytes)
+
+    # ------------------------------------------------------------ helpers
+    def _post(self, fn: Callable[[], None]) -> None:
+        def guarded() -> None:
+            try:
+                fn()
+            except Exception as exc:  # never take the engine loop down from here
+                reason = f"{type(exc).__name__}: {exc}"
+                self._note(last_error=reason)
+                try:
+                    self.engine.emit("pull_failed", url=self.url, reason=reason, failures=0, retry_in="-")
+                except Exception:  # noqa: S110 - nothing more can be done on the loop
+                    pass
+        self.engine.loop.post(guarded)
+
+    def _note(self, **fields: Any) -> None:
+        with self._lock:
+            self._status.update(fields)
