@@ -22,6 +22,8 @@ from .proc.procfs import Identity
 from .spawn import Spawned, SpawnError
 
 DAEMON_RESCAN = 0.2  # seconds between scans while a forking start settles
+RESCAN_FIRST = 0.5  # a watch without start that is short of instances looks again after this
+RESCAN_MAX = 60.0
 
 
 class Timer(Protocol):
@@ -69,6 +71,7 @@ class WatchUnit:
         self._daemon_deadline: Optional[float] = None
         self._failed = False  # in GAVE_UP or DOWN since the last time it ran well
         self._in_batch = False  # starting several instances: settle once, at the end
+        self._rescan_delay = 0.0
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -152,6 +155,7 @@ class WatchUnit:
                 self._arm_stable()
             return
         if self.watch.start is None:
+            self._arm_rescan()
             if self.state == states.DOWN and self._failed:
                 return
             self.env.emit("instances_short", watch=self.name, current=have, min=need)
@@ -161,6 +165,23 @@ class WatchUnit:
                 self.env.hook("gave_up", self, reason="instances short and no start command")
             return
         self._start_missing()
+
+    def _arm_rescan(self) -> None:
+        """Too few instances and nothing to start them with: look again, less and less often
+        (a master may respawn its workers; an init script may bring a daemon back)."""
+        if "rescan" in self._timers:
+            return
+        self._rescan_delay = min(RESCAN_MAX, self._rescan_delay * 2) if self._rescan_delay else RESCAN_FIRST
+        self._timer("rescan", self._rescan_delay, self._rescan)
+
+    def _rescan(self) -> None:
+        self._timers.pop("rescan", None)
+        if self.state in (states.PAUSED, states.RUNNING):
+            return
+        self.adopt(self.env.find(self))
+        if len(self.instances) >= self.watch.min_instances:
+            self._rescan_delay = 0.0
+        self.settle()
 
     # ---------------------------------------------------------------- starting
     def _start_missing(self) -> None:

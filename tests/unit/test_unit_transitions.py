@@ -237,3 +237,14 @@ def test_watch_without_start_goes_down_and_recovers_when_found():
 @pytest.mark.parametrize("state", states.ALL)
 def test_every_state_is_a_lower_case_word(state):
     assert state.isidentifier() and state == state.lower()
+
+
+def test_watch_without_start_rescans_less_and_less_often_until_found():
+    unit, env = make_unit("    on_giveup: {action: stop_watching}\n", start=False)
+    unit.settle()
+    env.advance(0.6)
+    env.advance(1.1)
+    assert unit.state == states.DOWN
+    env.found = [Identity(43, 430, "boot")]
+    env.advance(2.1)  # third look, after 0.5 + 1 + 2 s
+    assert unit.state == states.RUNNING and unit.pids == [43]
