@@ -5,6 +5,7 @@ state; each result goes out through `deliver(ProbeResult)`, which the manager tu
 from __future__ import annotations
 
 import os
+import random
 import select
 import socket
 import struct
@@ -80,8 +81,12 @@ class ProbeRunner(_Worker):
             with self._cond:
                 while not self._stopped:
                     if self.epoch != seen_epoch:
+                        # The first round after configure is spread over one interval, so
+                        # that many probes configured together do not all fire (and time
+                        # out) in the same instant; after a restart, start_delay is exact.
+                        first = seen_epoch == -1
                         seen_epoch = self.epoch
-                        next_due = self.not_before
+                        next_due = self.not_before + (random.uniform(0, self.spec.interval) if first else 0)
                         if hasattr(self.check, "since"):
                             self.check.since.clear()      # a new process: forget old timings
                     wait = max(next_due, self.not_before) - time.monotonic()
