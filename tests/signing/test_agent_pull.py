@@ -45,13 +45,13 @@ def config_text(serial: int, names: Sequence[str] = ("a", "b")) -> bytes:
 
 # ----------------------------------------------------------------- the stand-in engine
 class CountingGate(ConfigGate):
-    """The real gate; counts signature checks (each one is a child process)."""
+    """The real gate; counts admissions (each one verifies, in a child process)."""
 
     judged = 0
 
-    def _judge(self, *args: Any, **kwargs: Any) -> Any:
+    def admit_bytes(self, *args: Any, **kwargs: Any) -> Any:
         self.judged += 1
-        return super()._judge(*args, **kwargs)
+        return super().admit_bytes(*args, **kwargs)
 
 
 class MiniEngine:
@@ -201,6 +201,7 @@ def test_not_modified_costs_no_re_verify(rig, env, server):
     make_worker()
     engine.wait_event("PG6043")
     judged = engine.gate.judged
+    assert judged == 1
     server.take_requests()
     engine.wait_event("PG6041", count=3)
     assert engine.gate.judged == judged, "a 304 is not verified again"
@@ -227,6 +228,7 @@ def test_a_tampered_pulled_config_is_refused_once(rig, env, server):
     assert [c.serial for c in engine.applied] == [5], "nothing applied"
     assert Path(engine.settings.config).read_bytes() == good, "the file on disk stays the good one"
     judged = engine.gate.judged
+    assert judged == 2
     engine.wait_event("PG6041", count=2)
     assert engine.gate.judged == judged and len(engine.events("PG6001")) == 1, \
         "the same bad file is neither re-verified nor re-logged"
