@@ -1,9 +1,9 @@
 """The one way a config gets in force: read it, check it, admit it, remember it.
 
-Order matters: file safety first (a world-writable file is never even parsed), then the
-YAML and schema, then the signature, serial, scope and expiry. At agent start a refused
-file does not leave the host unprotected: the last good config from the state directory
-is admitted again (it passes the same checks) and applied instead.
+Order matters: file safety first (a world-writable file is never even parsed), then, in a
+child process (judge.py), the YAML and schema, the signature, serial, scope and expiry. At
+agent start a refused file does not leave the host unprotected: the last good config from
+the state directory is judged again (it passes the same checks) and applied instead.
 """
 
 from __future__ import annotations
@@ -11,21 +11,17 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Dict, NoReturn, Optional
+from typing import Any, NoReturn, Optional
 
-from .config.loader import ConfigError, parse
-from .config.model import Config
+from .config.model import Config, build_config
 from .events import catalog
 from .events.emitter import Emitter
+from .judge import Judgement, judge
 from .settings import Settings
 from .signing import refusal_event
 from .signing.errors import Refusal
 from .signing.filesafety import check_inputs
-from .signing.isolated import Verdict, admit_isolated
 from .signing.state import LastGood, StateError
-
-
-SIGNATURE_CODES = ("bad_signature", "unknown_key", "revoked_key", "unsigned", "malformed_signature")
 
 
 class Refused(Exception):
@@ -37,7 +33,7 @@ class Refused(Exception):
 @dataclass
 class Admitted:
     config: Config
-    admission: Verdict
+    admission: Judgement
     config_bytes: bytes
     sig_bytes: Optional[bytes]
 
@@ -65,21 +61,33 @@ class ConfigGate:
     def admit_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
                     save: bool = True) -> Admitted:
         last = self._last_good()
+        s = self.settings
         try:
-            config, doc = parse(data.decode("utf-8", "replace"), path)
-        except ConfigError as exc:
-            if sig or not self.settings.allow_unsigned:
-                self._judge(path, data, sig, {}, None, source, signature_only=True)  # tampering beats syntax
-            self._report_problems(path, exc)
-        admission = self._judge(path, data, sig, doc, last.last_serial if last else None, source)
+            verdict = judge(path, data, sig, s.trusted_keys, s.revoked, s.host_name, s.host_groups,
+                            last.last_serial if last else None, s.allow_unsigned)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            self._invalid(path, f"{path}: could not be checked: {exc}")
+        self._report_trust(verdict)
+        if verdict.refusal is not None:
+            refusal = Refusal(verdict.refusal["code"], verdict.refusal["message"], verdict.refusal["fields"])
+            self._log_refusal(refusal, source)
+            raise Refused(refusal.code, str(refusal))
+        if verdict.problems or verdict.doc is None:
+            for p in verdict.problems:
+                self.emitter.emit(catalog.get("config_problem"), config=p["file"], line=p["line"],
+                                  key=p["key"] or "-", problem=p["message"])
+            lines = [f"{p['file']}:{p['line']}: {p['key'] + ': ' if p['key'] else ''}{p['message']}"
+                     for p in verdict.problems]
+            self._invalid(path, "; ".join(lines) or f"{path}: invalid", len(lines))
+        config = build_config(path, verdict.doc)
         if save and last is not None:
             try:
-                last.save(data, sig, admission.serial, admission.key_id)
+                last.save(data, sig, verdict.serial, verdict.key_id)
             except OSError as exc:
                 self.emitter.emit(catalog.get("state_unreadable"), file=str(last.path), problem=str(exc))
-        if not admission.signed:
-            self.emitter.emit(catalog.get("unsigned_config_applied"), config=path, serial=admission.serial)
-        return Admitted(config, admission, data, sig)
+        if not verdict.signed:
+            self.emitter.emit(catalog.get("unsigned_config_applied"), config=path, serial=verdict.serial)
+        return Admitted(config, verdict, data, sig)
 
     def _admit_path(self, path: str) -> Admitted:
         sig_path = path + ".sig"
@@ -100,40 +108,19 @@ class ConfigGate:
                 sig = handle.read()
         return self.admit_bytes(path, data, sig)
 
-    def _judge(self, path: str, data: bytes, sig: Optional[bytes], doc: Dict[str, Any],
-               last_serial: Optional[int], source: str, signature_only: bool = False) -> Verdict:
-        """Signature, serial, scope and expiry, checked in a child process (signing/isolated.py)."""
-        s = self.settings
-        try:
-            verdict = admit_isolated(path, data, sig, doc, s.trusted_keys, s.revoked, s.host_name, s.host_groups,
-                                     last_serial, s.allow_unsigned and not signature_only, path + ".sig")
-        except Refusal as refusal:
-            if signature_only and refusal.code not in SIGNATURE_CODES:
-                return Verdict(None, None, False, [], [], 0)  # only the signature was in question
-            self._log_refusal(refusal, source)
-            raise Refused(refusal.code, str(refusal)) from None
-        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-            self._invalid(path, f"{path}: the signature check could not run: {exc}")
-        self._report_trust(verdict)
-        return verdict
-
-    def _report_trust(self, verdict: Verdict) -> None:
+    def _report_trust(self, verdict: Judgement) -> None:
         key = (tuple(verdict.trust_problems), tuple(verdict.revoked), verdict.trusted)
         if key == self._last_trust_report:
             return  # say it once, not at every reload
         self._last_trust_report = key
+        if self.settings.allow_unsigned and not verdict.signed:
+            return  # no keys in a local trial is expected
         for problem in verdict.trust_problems:
             self.emitter.emit(catalog.get("trusted_key_problem"), problem=problem)
         for key_id in verdict.revoked:
             self.emitter.emit(catalog.get("trusted_key_revoked"), key_id=key_id)
-        if verdict.trusted == 0 and not self.settings.allow_unsigned:
+        if verdict.trusted == 0:
             self.emitter.emit(catalog.get("no_trusted_keys"), dir=self.settings.trusted_keys)
-
-    def _report_problems(self, path: str, exc: ConfigError) -> None:
-        for problem in exc.problems:
-            self.emitter.emit(catalog.get("config_problem"), config=problem.file, line=problem.line,
-                              key=problem.key or "-", problem=problem.message)
-        self._invalid(path, "; ".join(str(p) for p in exc.problems), len(exc.problems))
 
     def _invalid(self, path: str, message: str, count: int = 1) -> NoReturn:
         self.emitter.emit(catalog.get("config_refused"), config=path, reason=message.split("; ")[0],

@@ -8,9 +8,6 @@ import socket as socketlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-import yaml
-
-from .config.yamlsource import Problem
 
 DEFAULT_SETTINGS = "/etc/procguard/agent.yaml"
 
@@ -48,6 +45,11 @@ class SettingsError(Exception):
     pass
 
 
+def Problem(file: str, line: int, key: str, message: str) -> str:
+    """One line, in the same form as config problems: FILE:LINE: KEY: what to do."""
+    return f"{file}:{line}: {key + ': ' if key else ''}{message}"
+
+
 def load_settings(path: Optional[str]) -> Settings:
     """Read the settings file; a missing default file means all defaults."""
     settings = Settings()
@@ -56,6 +58,8 @@ def load_settings(path: Optional[str]) -> Settings:
         if path:
             raise SettingsError(str(Problem(file, 1, "", "does not exist; create it or drop --settings")))
         return settings
+    import yaml  # only when there is a settings file: the agent stays small without it
+
     try:
         with open(file) as handle:
             doc = yaml.safe_load(handle) or {}

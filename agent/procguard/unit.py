@@ -129,6 +129,7 @@ class WatchUnit:
             self.instances[identity.pid] = Instance(identity, ours, self.env.now(), good=True)
             self.env.emit("process_adopted", watch=self.name, pid=identity.pid,
                           started_at=int(identity.started_at))
+            self.env.hook("adopted", self, pid=identity.pid)
             added += 1
         return added
 
@@ -426,7 +427,7 @@ class WatchUnit:
         self._failure(f"stalled: {detail}")  # STOPPING -> STARTING/BACKOFF/GAVE_UP
 
     def unstalled(self) -> None:
-        self.stalled = None
+        self.stalled = None  # the engine tells the extensions (health changed)
 
     def pause(self, until: float, by: str) -> None:
         self.paused_until = until

@@ -14,7 +14,6 @@ import sys
 from datetime import datetime, timezone
 from typing import Optional
 
-from ..config.loader import problems_in
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..config.loader import problems_in
+
     try:
         with open(args.file, "rb") as handle:
             data = handle.read()

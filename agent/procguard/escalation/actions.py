@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -87,7 +86,7 @@ class KeepalivedAction(Action):
         folder = os.path.dirname(self.path) or "/"
         try:
             os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".procguard-", dir=folder)
+            fd, tmp = _tempfile().mkstemp(prefix=".procguard-", dir=folder)
             with os.fdopen(fd, "w") as fh:
                 fh.write(f"{value}\n")
             os.chmod(tmp, 0o644)
@@ -169,3 +168,9 @@ def _tool(name: str) -> str:
 
 TYPES = {"command": CommandAction, "keepalived": KeepalivedAction, "pacemaker": PacemakerAction,
          "haproxy_agent": HaproxyAgentAction}
+
+
+def _tempfile() -> Any:
+    import tempfile  # loaded only when a keepalived track file is written
+
+    return tempfile

@@ -11,13 +11,13 @@ Threading rules
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..events import catalog
+from ..signing.state import sha256_hex
 from .checks import CHECKS
 from .children import REGISTRY
 from .runner import NotifyListener, ProbeResult, ProbeRunner, _Worker
@@ -279,7 +279,7 @@ class ProbeManager:
         folder = os.path.join(self.state_dir, "notify")
         path = os.path.join(folder, f"{watch_name}.sock")
         if len(path.encode()) > 107:        # sun_path limit: fall back to the abstract namespace
-            digest = hashlib.sha256(os.path.abspath(self.state_dir).encode()).hexdigest()[:12]
+            digest = sha256_hex(os.path.abspath(self.state_dir).encode())[:12]
             return f"@procguard/{digest}/{watch_name}"
         os.makedirs(folder, mode=0o755, exist_ok=True)
         return path

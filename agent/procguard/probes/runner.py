@@ -86,7 +86,7 @@ class ProbeRunner(_Worker):
                         # out) in the same instant; after a restart, start_delay is exact.
                         first = seen_epoch == -1
                         seen_epoch = self.epoch
-                        next_due = self.not_before + (random.uniform(0, self.spec.interval) if first else 0)
+                        next_due = self.not_before + (random.uniform(0, self.spec.interval) if first else 0)  # noqa: S311 - jitter, not a secret
                         if hasattr(self.check, "since"):
                             self.check.since.clear()      # a new process: forget old timings
                     wait = max(next_due, self.not_before) - time.monotonic()
