@@ -107,6 +107,8 @@ class PullWorker:
             except (ValueError, TypeError) as exc:
                 self.settings_error = str(exc)
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by stop() and refresh(): end the wait early
+        self._full_pull = False
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
         self._status: Dict[str, Any] = {
@@ -126,6 +128,7 @@ class PullWorker:
                                                 failures=0, retry_in="never"))
             return
         self._stop.clear()
+        self._wake.clear()
         self._note(state="starting")
         self._thread = threading.Thread(target=self._run, name="procguard-pull", daemon=True)
         self._thread.start()
@@ -133,10 +136,17 @@ class PullWorker:
     def stop(self) -> None:
         """Wake the thread and let it end; a fetch in flight is abandoned (daemon thread)."""
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(STOP_JOIN_TIMEOUT)
         self._note(state="stopped", next_attempt=None)
+
+    def refresh(self) -> None:
+        """Pull in full now, even if the server's file did not change (e.g. after a reload
+        that may have changed trusted keys: a config refused before may pass now)."""
+        self._full_pull = True  # the worker thread forgets the ETag: no race with a fetch
+        self._wake.set()
 
     def status(self) -> Dict[str, Any]:
         with self._lock:
@@ -147,8 +157,8 @@ class PullWorker:
         while not self._stop.is_set():
             delay = self._cycle()
             self._note(next_attempt=_stamp(time.time() + delay))
-            if self._stop.wait(delay):
-                return
+            self._wake.wait(delay)
+            self._wake.clear()
 
     def _cycle(self) -> float:
         """One fetch; returns the seconds to wait before the next one."""
@@ -156,6 +166,9 @@ class PullWorker:
 
         client = self.client
         assert client is not None
+        if self._full_pull:
+            self._full_pull = False
+            client.forget_etag()
         failures_before = client.failures
         self._note(last_attempt=_stamp(time.time()))
         try:

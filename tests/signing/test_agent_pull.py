@@ -299,6 +299,24 @@ def test_stop_ends_the_thread_at_once(rig, env, server):
     assert not thread.is_alive() and worker.status()["state"] == "stopped"
 
 
+def test_refresh_pulls_in_full_at_once(rig, env, server):
+    """After a reload (new trusted key, say) a config refused before gets another chance."""
+    engine, make_worker = rig
+    k1 = env.new_key("k1")
+    publish(server, config_text(serial=5), k1)
+    worker = make_worker(interval=300)
+    engine.wait_event("PG6043")
+    k2 = env.new_key("k2", trust=False)
+    publish(server, config_text(serial=6), k2)
+    worker.refresh()
+    engine.wait_event("PG6002")
+    env.trust(k2)  # the operator installs the new key, then reloads
+    worker.refresh()
+    engine.wait_event("PG6043", count=2)
+    assert [c.serial for c in engine.applied] == [5, 6]
+    assert engine.gate.judged == 3
+
+
 def test_bad_pull_settings_disable_pulling_loudly(tmp_path, env):
     settings = Settings(config=str(env.root / "watches.yaml"), state_dir=str(tmp_path / "s"),
                         trusted_keys=str(env.trusted), revoked=str(env.revoked), host_name=HOST,
