@@ -1,0 +1,69 @@
+"""Hung processes, end to end through the real agent: probe, snapshot, stop, restart."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+
+from helpers.agent import config_yaml
+from helpers.procs import alive
+
+HANGING_SERVER = r'''
+import http.server, os, sys, time
+flag = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        while os.path.exists(flag):
+            time.sleep(0.05)  # hung: alive, but never answers
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'''
+
+
+def test_sigstopped_process_is_snapshotted_killed_and_restarted(make_agent, rsyslog, tag):
+    agent = make_agent(config_yaml([{
+        "name": "svc",
+        "start": {"argv": ["/bin/sleep", tag], "ready": {"alive_for": 0}},
+        "stop": {"timeout": "500ms"},
+        "probes": [{"name": "state", "type": "proc_state", "interval": "100ms", "max_duration": "300ms"}],
+    }]), syslog_socket=rsyslog.socket).start()
+    pid = agent.wait_watch("svc", lambda w: w["state"] == "running")["pids"][0]
+
+    os.kill(pid, signal.SIGSTOP)
+
+    snap = rsyslog.wait_for(rf"PG4005 .*watch=svc .*path=\S+", timeout=15)
+    path = re.search(r"path=(\S+)", snap).group(1).strip('"')
+    text = open(path).read()
+    assert str(pid) in text and "T" in text
+    w = agent.wait_watch("svc", lambda w: w["pids"] and w["pids"][0] != pid and w["state"] == "running", timeout=15)
+    assert not alive(pid), "the stopped process was killed (SIGKILL after the stop timeout)"
+    assert w["restarts"] == 1
+    rsyslog.wait_for(r"PG4002 .*watch=svc")
+    assert [e for e in agent.events("PG1015") if f"pid={pid}" in e], "the stop is an event"
+
+
+def test_http_server_whose_handler_hangs_is_restarted_after_fall_failures(make_agent, tmp_path, tag):
+    port = 20000 + int(tag) % 20000
+    flag = tmp_path / "hang"
+    script = tmp_path / "server.py"
+    script.write_text(HANGING_SERVER)
+    agent = make_agent(config_yaml([{
+        "name": "web",
+        "match": {"cmdline": f"server.py {port} "},
+        "start": {"argv": [sys.executable, str(script), str(port), str(flag)], "ready": {"alive_for": 0}},
+        "stop": {"timeout": "1s"},
+        "probes": [{"name": "http", "type": "http", "url": f"http://127.0.0.1:{port}/", "interval": "200ms",
+                    "timeout": "300ms", "start_delay": "300ms", "fall": 3, "rise": 1}],
+    }])).start()
+    pid = agent.wait_watch("web", lambda w: w["state"] == "running")["pids"][0]
+    flag.write_text("hang")
+
+    agent.wait_event("PG4002", contains="watch=web", timeout=15)
+    fails = [e for e in agent.events("PG4001") if "watch=web" in e]
+    assert len(fails) >= 3, "declared stalled only after `fall` failed probes"
+    flag.unlink()
+    w = agent.wait_watch("web", lambda w: w["pids"] and w["pids"][0] != pid and w["state"] == "running", timeout=15)
+    assert w["restarts"] == 1 and not alive(pid)
