@@ -76,12 +76,25 @@ def _judge_here(req: Dict[str, Any]) -> Dict[str, Any]:
             return out
         admission = admit(path, data, sig, source.data, trust, HostIdentity(req["host_name"], req["host_groups"]),
                           req["last_serial"], datetime.now(timezone.utc), req["allow_unsigned"], sig_path=path + ".sig")
+        if not req["allow_unsigned"]:
+            _check_commands(source.data)
     except Refusal as refusal:
         fields = {k: v for k, v in refusal.fields.items() if isinstance(v, (str, int, float, type(None)))}
         out["refusal"] = {"code": refusal.code, "message": refusal.message, "fields": fields}
         return out
     out.update(doc=source.data, key_id=admission.key_id, serial=admission.serial, signed=admission.signed)
     return out
+
+
+def _check_commands(doc: Dict[str, Any]) -> None:
+    """A start command anyone could rewrite would run as root: refuse it like a config."""
+    from .signing.filesafety import check_file
+
+    for entry in doc.get("watches", []):
+        start = entry.get("start") or {}
+        argv = start.get("argv") or []
+        if argv and not start.get("shell") and str(argv[0]).startswith("/"):
+            check_file(argv[0], f"start command of watch {entry.get('name')}")
 
 
 def main() -> int:
