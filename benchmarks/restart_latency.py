@@ -169,7 +169,8 @@ def reap() -> None:
 
 
 def table(results: List[Dict[str, object]]) -> str:
-    rows = ["| watched N | death → detection, median / p95 | death → replacement running, median / p95 | idle CPU (% of a core) | RSS |",
+    rows = ["| watched N | death → detection, median / p95 | death → replacement running, median / p95 "
+            "| idle CPU (% of a core) | RSS |",
             "|---|---|---|---|---|"]
     for r in results:
         d, p = r["detect_ms"], r["replace_ms"]

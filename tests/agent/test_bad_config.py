@@ -18,7 +18,8 @@ BROKEN = {
     "broken_yaml": ("version: 1\nwatches:\n  - name: web\n    start: {argv: [/bin/sleep, 1]\n", 5, "", "broken YAML"),
     "wrong_type": ("version: 1\nwatches:\n  - name: web\n    instances: {min: two}\n    start: {argv: [/bin/sleep, '1']}\n",
                    4, "watches[0].instances.min", "must be a whole number, not 'two'"),
-    "unknown_key": ("version: 1\nwatches:\n  - name: web\n    start: {argv: [/bin/sleep, '1']}\n    restart:\n      max_restart: 3\n",
+    "unknown_key": ("version: 1\nwatches:\n  - name: web\n    start: {argv: [/bin/sleep, '1']}\n"
+                    "    restart:\n      max_restart: 3\n",
                     6, "watches[0].restart.max_restart", "unknown key; did you mean 'max_restarts'?"),
     "missing_executable": ("version: 1\nwatches:\n  - name: web\n    start:\n      argv: [/usr/bin/no-such-daemon]\n",
                            5, "watches[0].start.argv[0]", "/usr/bin/no-such-daemon does not exist; install it or fix the path"),

@@ -34,7 +34,7 @@ def test_sigstopped_process_is_snapshotted_killed_and_restarted(make_agent, rsys
 
     os.kill(pid, signal.SIGSTOP)
 
-    snap = rsyslog.wait_for(rf"PG4005 .*watch=svc .*path=\S+", timeout=15)
+    snap = rsyslog.wait_for(r"PG4005 .*watch=svc .*path=\S+", timeout=15)
     path = re.search(r"path=(\S+)", snap).group(1).strip('"')
     text = open(path).read()
     assert str(pid) in text and "T" in text

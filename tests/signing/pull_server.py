@@ -73,7 +73,7 @@ class ConfigServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 inm = self.headers.get("If-None-Match")
                 with server.lock:
