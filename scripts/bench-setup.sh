@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_VENV="${BENCH_VENV:-.bench-venv}"
 SUPERVISOR_VERSION="${SUPERVISOR_VERSION:-4.3.0}"
-PYTHON="${PYTHON:-python3}"
+# Debian's interpreter, the one procguard runs under when the Ansible role deploys it
+PYTHON="${PYTHON:-/usr/bin/python3}"
 
 if command -v monit >/dev/null 2>&1 || [ -x /usr/bin/monit ]; then
     echo "bench-setup: monit present ($(monit -V 2>/dev/null | head -1))"
