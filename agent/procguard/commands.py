@@ -77,6 +77,7 @@ class Commands:
                     "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied)) if applied else None,
                 },
                 "last_refusal": engine.last_refusal,
+                "pull": engine.pull_worker.status() if engine.pull_worker is not None else None,
             },
             "watches": watches,
         }

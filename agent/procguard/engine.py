@@ -34,6 +34,8 @@ from .watching.deaths import PidfdWatcher, PollWatcher
 
 
 class Engine:
+    pull_worker: Optional[Any] = None  # fetches signed configs over HTTPS when settings.pull has a url
+
     def __init__(self, settings: Settings, emitter: Emitter, spawner: Optional[Spawner] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
@@ -310,11 +312,18 @@ class Engine:
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
         if self.watcher.poll_interval:
             self._poll_deaths()
+        if self.settings.pull.get("url"):
+            from .pull_worker import PullWorker  # loads requests: only when pulling
+            self.pull_worker = PullWorker(self)
+            self.pull_worker.start()
         return True
 
     def reload(self, by: str) -> Dict[str, Any]:
         self.emit("reload_requested", by=by)
-        return self.apply_file(by)
+        result = self.apply_file(by)
+        if self.pull_worker is not None:
+            self.pull_worker.refresh()  # trusted keys may have changed: look at the server again
+        return result
 
     def _reload_quietly(self, by: str) -> None:
         self.reload(by)  # the outcome is logged; a signal has nobody to answer to
@@ -366,6 +375,8 @@ class Engine:
 
     def shutdown(self) -> None:
         """Leave every watched process running; close only our own resources."""
+        if self.pull_worker is not None:
+            self.pull_worker.stop()
         for ext in self.extensions:
             ext.shutdown()
         for unit in self.units.values():
