@@ -6,6 +6,7 @@ import os
 import signal
 
 from helpers.agent import config_yaml
+from helpers.wait import wait_until
 from helpers.procs import pids_running, start_time
 
 
@@ -16,9 +17,10 @@ def test_agent_sigkilled_and_restarted_adopts_everything_and_starts_nothing(make
     agent = make_agent(config_yaml(watches)).start()
     for name in argvs:
         agent.wait_watch(name, lambda w: w["state"] == "running")
-    before = {name: sorted(pids_running(tuple(argv))) for name, argv in argvs.items()}
+    # a process the agent just started may still be inside exec (no command line yet)
+    before = wait_until(lambda: (lambda b: b if [len(p) for p in b.values()] == [1, 1, 2] else None)(
+        {name: sorted(pids_running(tuple(argv))) for name, argv in argvs.items()}), 5, what="3 watches' processes")
     starts = {pid: start_time(pid) for pids in before.values() for pid in pids}
-    assert [len(p) for p in before.values()] == [1, 1, 2]
 
     agent.stop(signal.SIGKILL)
     assert all(start_time(pid) == t for pid, t in starts.items()), "services outlive the agent"

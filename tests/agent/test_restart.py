@@ -6,6 +6,7 @@ import os
 import signal
 
 from helpers.agent import config_yaml
+from helpers.wait import wait_until
 from helpers.procs import alive, pids_running
 
 
@@ -20,7 +21,7 @@ def test_process_started_by_agent_is_replaced_after_sigkill(make_agent, rsyslog,
     w = agent.wait_watch("svc", lambda w: w["pids"] and w["pids"][0] != first and w["state"] == "running")
     assert w["restarts"] == 1
     assert w["last_exit"] == "signal:KILL"
-    assert pids_running(tuple(argv)) == w["pids"]
+    wait_until(lambda: pids_running(tuple(argv)) == w["pids"], 5, what="exactly the watched process (exec done)")
     line = rsyslog.wait_for(rf"PG1005 process died watch=svc pid={first} status=signal:KILL")
     assert "procguard[" in line
     rsyslog.wait_for(rf"PG1004 process started watch=svc pid={w['pids'][0]}")
@@ -44,7 +45,7 @@ def test_process_not_started_by_agent_is_adopted_and_replaced(make_agent, rsyslo
     assert w["restarts"] == 1
     assert w["last_exit"] == "unknown", "no exit status exists for a process we did not start"
     assert alive(w["pids"][0])
-    assert pids_running(tuple(argv)) == w["pids"]
+    wait_until(lambda: pids_running(tuple(argv)) == w["pids"], 5, what="exactly the watched process (exec done)")
     rsyslog.wait_for(rf"PG1005 process died watch=legacy pid={outsider.pid} status=unknown")
 
 
@@ -56,4 +57,4 @@ def test_several_instances_are_kept_at_min(make_agent, tag):
     victim = w["pids"][1]
     os.kill(victim, signal.SIGKILL)
     w = agent.wait_watch("pool", lambda w: len(w["pids"]) == 3 and victim not in w["pids"])
-    assert sorted(pids_running(tuple(argv))) == sorted(w["pids"])
+    wait_until(lambda: sorted(pids_running(tuple(argv))) == sorted(w["pids"]), 5, what="exactly 3 processes")
