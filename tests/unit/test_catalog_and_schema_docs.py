@@ -81,3 +81,19 @@ def test_example_configs_shipped_with_the_package_are_valid():
         if name.endswith(".yaml") and name.startswith("example"):
             problems, _ = problems_in(read("agent", "procguard", "data", name), name)
             assert problems == [], problems
+
+
+def test_status_table_shows_probes_and_escalations_in_force():
+    from procguard.cli.control_cmd import render_table
+
+    reply = {"agent": {"version": "0", "host": "h", "pid": 1, "detector": "pidfd", "last_refusal": None,
+                       "config": {"serial": 3, "signed": True, "key_id": "ab"}},
+             "watches": [{"name": "web", "state": "gave_up", "healthy": False, "pids": [],
+                          "instances": {"min": 1, "max": 1, "current": 0}, "restarts": 5, "last_exit": "exit:1",
+                          "probes": [{"name": "http", "type": "http", "state": "stalled",
+                                      "last": {"ok": False, "reason": "timeout", "duration_ms": 2000.0}}],
+                          "escalations": [{"action": "pacemaker-0", "type": "pacemaker", "state": "in_force"}]}]}
+    text = render_table(reply)
+    assert "web    gave_up  FAIL" in text and "escalated" in text
+    assert "web: probe http (http) stalled, last failed in 2000.0 ms (timeout)" in text
+    assert "web: escalation pacemaker-0 in_force" in text

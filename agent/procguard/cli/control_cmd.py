@@ -103,14 +103,23 @@ def render_table(reply: Dict[str, Any]) -> str:
     if agent.get("last_refusal"):
         lines.append(f"LAST CONFIG REFUSED: {agent['last_refusal']['message']}")
     rows = [("WATCH", "STATE", "HEALTH", "INSTANCES", "PIDS", "RESTARTS", "LAST EXIT", "NOTE")]
+    details = []
     for w in reply["watches"]:
+        for p in w.get("probes") or []:
+            last = p.get("last") or {}
+            how = f", last {'ok' if last.get('ok') else 'failed'} in {last.get('duration_ms')} ms" if last else ""
+            why = f" ({last['reason']})" if last.get("reason") and not last.get("ok") else ""
+            details.append(f"  {w['name']}: probe {p['name']} ({p['type']}) {p['state']}{how}{why}")
+        for e in w.get("escalations") or []:
+            if e.get("type") != "haproxy_agent_server" and e.get("state") not in (None, "idle"):
+                details.append(f"  {w['name']}: escalation {e['action']} {e['state']}")
         inst = w["instances"]
         note = ""
         if w.get("paused_until"):
             note = "paused"
         if w.get("stalled"):
             note = f"stalled: {w['stalled']}"
-        if w.get("escalations"):
+        if any(e.get("state") in ("running", "in_force", "undo_pending") for e in w.get("escalations") or []):
             note = (note + " " if note else "") + "escalated"
         rows.append((w["name"], w["state"], "ok" if w["healthy"] else "FAIL",
                      f"{inst['current']}/{inst['min']}", ",".join(map(str, w["pids"])) or "-",
@@ -118,4 +127,7 @@ def render_table(reply: Dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    if details:
+        lines.append("")
+        lines.extend(details)
     return "\n".join(lines)
