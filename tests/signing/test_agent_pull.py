@@ -190,7 +190,8 @@ def test_a_new_signed_config_is_applied_and_installed(rig, env, server):
     assert not [p for p in os.listdir(config.parent) if ".pull." in p], "no temporary file left"
     assert LastGood.load(engine.settings.state_dir).last_serial == 5
     status = worker.status()
-    assert (status["state"], status["last_result"], status["applied_serial"]) == ("ok", "applied", 5)
+    assert (status["state"], status["applied_serial"]) == ("ok", 5)
+    assert status["last_result"] in ("applied", "not_modified")  # pulls go on every 0.2 s
     # the server saw who asked
     assert {r[2] for r in server.take_requests()} == {HOST}
 
