@@ -301,8 +301,10 @@ class Engine:
         self.loop.on_signal(signal.SIGTERM, lambda: self.stop("TERM"))
         self.loop.on_signal(signal.SIGINT, lambda: self.stop("INT"))
         result = self.apply_file("start")
-        if not result["ok"] and self.config is None:
-            return False
+        if not result["ok"] and self.config is None and not self.settings.pull.get("url"):
+            return False  # nothing to run, and nowhere to get it from
+        # With a pull URL, a fresh host (no config yet) keeps running and waits for its
+        # first signed config from the server: that is how an autoscaled server boots.
         self.emit("agent_started", version=__version__, config=self.settings.config,
                   serial=self.config.serial if self.config else None, watches=len(self.units),
                   detector=self.watcher.kind)

@@ -392,3 +392,23 @@ def test_agent_pulls_applies_refuses_and_survives(make_agent, rsyslog, tag, tmp_
         assert wait_running(agent, ("a", "b", "c")) == now
     finally:
         back.stop()
+
+
+def test_fresh_host_without_a_config_boots_from_the_pull_server(make_agent, rsyslog, tag, tmp_path, server, pki, env):
+    """An autoscaled server: no config on disk yet; it gets its watches at boot by pull."""
+    key = env.new_key("k1")
+    settings = tmp_path / "agent.yaml"
+    settings.write_text(f"pull: {{url: '{server.url(PATH)}', ca_bundle: '{pki.ca_file}', interval: 1, timeout: 5}}\n")
+    os.chmod(settings, 0o644)
+    agent = make_agent(None, syslog_socket=rsyslog.socket, allow_unsigned=False,
+                       extra_args=signed_args(env) + ["--settings", str(settings)])
+    assert not os.path.exists(agent.config)
+    config = watch_config(tag, 5)
+    publish(server, config, key)
+
+    agent.start()
+
+    rsyslog.wait_for(r"PG6043 .*serial=5")
+    wait_running(agent)
+    assert agent.status()["agent"]["config"]["serial"] == 5
+    wait_until(lambda: os.path.exists(agent.config), 5, what="the pulled config installed on disk")
