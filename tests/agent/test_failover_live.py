@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -16,30 +15,11 @@ from typing import Dict
 import pytest
 
 from helpers.agent import config_yaml
+from helpers.net import free_port, server_status
 from helpers.wait import wait_until
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
 pytestmark = pytest.mark.skipif(HAPROXY is None, reason="haproxy missing: scripts/setup-host.sh installs Debian's haproxy")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def show_stat(sock: str) -> Dict[str, str]:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(2)
-        s.connect(sock)
-        s.sendall(b"show stat\n")
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    lines = out.decode().splitlines()
-    head = lines[0].lstrip("# ").split(",")
-    rows = [dict(zip(head, line.split(","))) for line in lines[1:] if line]
-    return {r["svname"]: r["status"] for r in rows if r.get("pxname") == "be" and r["svname"] not in ("BACKEND",)}
 
 
 def answers(url: str, n: int = 8) -> Dict[str, int]:
@@ -110,20 +90,20 @@ backend be
     server s2 127.0.0.1:{ports['s2']} {opts} agent-send "s2\\n"
 """)
     url = f"http://127.0.0.1:{ports['front']}/"
-    wait_until(lambda: os.path.exists(sock) and show_stat(sock) == {"s1": "UP", "s2": "UP"}, 15, what="both UP")
+    wait_until(lambda: os.path.exists(sock) and server_status(sock) == {"s1": "UP", "s2": "UP"}, 15, what="both UP")
     assert set(answers(url)) == {"s1", "s2"}
 
     pid = agent.watch("app-s1")["pids"][0]
     os.kill(pid, signal.SIGKILL)  # max_restarts 0: the watch gives up and escalates
 
     agent.wait_event("PG1009", contains="watch=app-s1")
-    wait_until(lambda: show_stat(sock)["s1"] == "DOWN (agent)", 15, what="s1 DOWN (agent)")
-    assert show_stat(sock)["s2"] == "UP"
+    wait_until(lambda: server_status(sock)["s1"] == "DOWN (agent)", 15, what="s1 DOWN (agent)")
+    assert server_status(sock)["s2"] == "UP"
     assert answers(url) == {"s2": 8}, "all traffic goes to the healthy server"
     escalations = agent.watch("app-s1")["escalations"]
     assert escalations, "status shows the escalation in force"
 
     assert agent.cli("restart", "app-s1").returncode == 0
     agent.wait_watch("app-s1", lambda w: w["state"] == "running")
-    wait_until(lambda: show_stat(sock)["s1"] == "UP", 15, what="s1 UP again")
+    wait_until(lambda: server_status(sock)["s1"] == "UP", 15, what="s1 UP again")
     wait_until(lambda: set(answers(url)) == {"s1", "s2"}, 10, what="traffic on both servers")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -15,17 +14,12 @@ from typing import Dict
 import pytest
 import requests
 
+from helpers.net import free_port, server_status
 from pg_helpers import FakeLoop
 from procguard.escalation import EscalationManager
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
 pytestmark = pytest.mark.skipif(HAPROXY is None, reason="haproxy binary not found in PATH or /usr/sbin (apt package haproxy)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def backend(name: str):
@@ -43,31 +37,6 @@ def backend(name: str):
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def runtime(sock_path: str, command: str) -> str:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(2)
-        s.connect(sock_path)
-        s.sendall(command.encode() + b"\n")
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return out.decode()
-            out += chunk
-
-
-def server_status(sock_path: str) -> Dict[str, str]:
-    """{server: status} from `show stat`: UP, "DOWN (agent)", "DRAIN (agent)", MAINT..."""
-    lines = runtime(sock_path, "show stat").splitlines()
-    head = lines[0].lstrip("# ").split(",")
-    out = {}
-    for line in lines[1:]:
-        row = dict(zip(head, line.split(",")))
-        if row.get("pxname") == "be" and row.get("svname") not in ("BACKEND", "FRONTEND", None):
-            out[row["svname"]] = row["status"]
-    return out
 
 
 @pytest.fixture
