@@ -257,8 +257,9 @@ def measure(name: str, n: int, kills: int, idle: float, daemon: subprocess.Popen
         watch = f"w{k % n}"
         target = argv_bytes(argv_of(k % n))
         waiter = Replacement(tag.encode(), daemon_cmd)
-        # a random phase against the peer's own 1 s loop, so the kills don't line up with it
-        time.sleep(rng.uniform(0.05, 0.35))
+        # a random phase spread over a whole 1 s loop of the peer: the previous kill ended when
+        # the peer reported the replacement up, which is at a fixed point of its own loop
+        time.sleep(rng.uniform(0.05, 1.05))
         wall0, t0 = time.time(), time.monotonic()
         os.kill(pids[watch], signal.SIGKILL)
         got = waiter.wait(target, timeout=30)
