@@ -4,6 +4,8 @@
 ANSIBLE_STAMP     := $(VENV)/.ansible-requirements.stamp
 ANSIBLE_PATHS     := roles playbooks inventories molecule
 MOLECULE_SUITES   ?= bookworm
+# Scenarios run once, on the first suite, after `default` ran on every suite.
+MOLECULE_EXTRA_SCENARIOS ?= rollout
 ANSIBLE_VENV_BIN   = $(abspath $(VENV))/bin
 ANSIBLE_ENV        = PATH="$(ANSIBLE_VENV_BIN):$$PATH" \
                      ANSIBLE_COLLECTIONS_PATH="$$(scripts/containers/collections.sh $(PY))"
@@ -29,6 +31,10 @@ molecule-test: $(ANSIBLE_STAMP) containers
 	@for suite in $(MOLECULE_SUITES); do \
 	    echo "== molecule test on $$suite"; \
 	    $(ANSIBLE_ENV) PROCGUARD_SUITE=$$suite $(ANSIBLE_VENV_BIN)/molecule test -s default || exit 1; \
+	done
+	@for scenario in $(MOLECULE_EXTRA_SCENARIOS); do \
+	    echo "== molecule test -s $$scenario on $(firstword $(MOLECULE_SUITES))"; \
+	    $(ANSIBLE_ENV) PROCGUARD_SUITE=$(firstword $(MOLECULE_SUITES)) $(ANSIBLE_VENV_BIN)/molecule test -s $$scenario || exit 1; \
 	done
 
 # Regenerate the operations templates from the agent's message catalog.
