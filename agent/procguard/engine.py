@@ -55,11 +55,12 @@ class Engine:
         self.notifier = Notifier()
         self.pause_timers: Dict[str, TimerHandle] = {}
         self.watcher: Any
-        if PidfdWatcher.available():
+        if settings.detector != "poll" and PidfdWatcher.available():
             self.watcher = PidfdWatcher(self.loop.epoll)
         else:
             self.watcher = PollWatcher(settings.poll_interval)
-            self.emit("detector_fallback", reason="pidfd_open unavailable", interval=settings.poll_interval)
+            why = "detector: poll in the settings" if settings.detector == "poll" else "pidfd_open unavailable"
+            self.emit("detector_fallback", reason=why, interval=settings.poll_interval)
         self.control: Any = None
         self.extensions: List[Any] = []  # probes, escalation: told about unit happenings
 

@@ -25,6 +25,7 @@ class Settings:
     syslog_socket: str = "/dev/log"
     sweep_interval: float = 300.0
     poll_interval: float = 0.5
+    detector: str = "auto"  # auto (pidfd where the kernel has it), pidfd, or poll
     allow_unsigned: bool = False
     log_dir: Optional[str] = None  # default: STATE_DIR/logs
     pull: Dict[str, Any] = field(default_factory=dict)
@@ -37,7 +38,7 @@ class Settings:
 _KEYS = {
     "state_dir": str, "socket": str, "trusted_keys": str, "revoked": str, "host_name": str,
     "host_groups": list, "sweep_interval": (int, float), "poll_interval": (int, float),
-    "log_dir": str, "pull": dict, "syslog": dict, "config": str,
+    "log_dir": str, "pull": dict, "syslog": dict, "config": str, "detector": str,
 }
 
 
@@ -74,6 +75,8 @@ def load_settings(path: Optional[str]) -> Settings:
             raise SettingsError(str(Problem(file, 1, key, f"unknown setting; write one of {', '.join(sorted(_KEYS))}")))
         if not isinstance(value, kind):  # type: ignore[arg-type]
             raise SettingsError(str(Problem(file, 1, key, "has the wrong type; see docs/config.md#agent-settings")))
+        if key == "detector" and value not in ("auto", "pidfd", "poll"):
+            raise SettingsError(str(Problem(file, 1, key, f"must be auto, pidfd or poll, not {value!r}")))
         if key == "syslog":
             settings.syslog_facility = str(value.get("facility", settings.syslog_facility))
             settings.syslog_socket = str(value.get("socket", settings.syslog_socket))

@@ -58,3 +58,18 @@ def test_several_instances_are_kept_at_min(make_agent, tag):
     os.kill(victim, signal.SIGKILL)
     w = agent.wait_watch("pool", lambda w: len(w["pids"]) == 3 and victim not in w["pids"])
     wait_until(lambda: sorted(pids_running(tuple(argv))) == sorted(w["pids"]), 5, what="exactly 3 processes")
+
+
+def test_polling_fallback_still_notices_and_replaces(make_agent, tmp_path, tag):
+    """Kernels without pidfd_open (before 5.3) poll /proc/PID/stat instead; forced here."""
+    settings = tmp_path / "agent.yaml"
+    settings.write_text("detector: poll\npoll_interval: 0.1\n")
+    argv = ["/bin/sleep", tag]
+    agent = make_agent(config_yaml([{"name": "svc", "start": {"argv": argv, "ready": {"alive_for": 0}}}]),
+                       extra_args=["--settings", str(settings)]).start()
+    assert agent.status()["agent"]["detector"] == "poll"
+    agent.wait_event("PG1020", contains="detector: poll")
+    first = agent.wait_watch("svc", lambda w: w["state"] == "running")["pids"][0]
+    os.kill(first, signal.SIGKILL)
+    agent.wait_event("PG1005", contains="detector=poll")
+    agent.wait_watch("svc", lambda w: w["pids"] and w["pids"][0] != first and w["state"] == "running")
