@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..events.emitter import Emitter
@@ -27,6 +28,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def stderr_is_journal() -> bool:
+    """Under systemd, stderr goes to the journal, which already forwards to syslog: events
+    written to both would appear twice. systemd says so through JOURNAL_STREAM=dev:inode."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{st.st_dev}:{st.st_ino}"
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.settings)
@@ -40,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             setattr(settings, attr, value)
     settings.allow_unsigned = settings.allow_unsigned or args.allow_unsigned
+    quiet = args.quiet or (stderr_is_journal() and bool(settings.syslog_socket))
     try:
         emitter = Emitter(settings.syslog_facility, settings.syslog_socket,
-                          stderr=None if args.quiet else sys.stderr, monotonic_stamps=args.monotonic_stamps)
+                          stderr=None if quiet else sys.stderr, monotonic_stamps=args.monotonic_stamps)
     except ValueError as exc:
         print(f"procguard: settings: syslog.facility: {exc}", file=sys.stderr)
         return 2
