@@ -3,7 +3,7 @@
 
 ANSIBLE_STAMP     := $(VENV)/.ansible-requirements.stamp
 ANSIBLE_PATHS     := roles playbooks inventories molecule
-MOLECULE_SUITES   ?= bookworm
+MOLECULE_SUITES   ?= bullseye bookworm trixie
 # Scenarios run once, on the first suite, after `default` ran on every suite.
 MOLECULE_EXTRA_SCENARIOS ?= rollout
 ANSIBLE_VENV_BIN   = $(abspath $(VENV))/bin
