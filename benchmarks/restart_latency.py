@@ -21,6 +21,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -156,6 +157,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str) -> Dict[str, obj
             except ProcessLookupError:
                 pass
         reap()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def reap() -> None:
@@ -184,10 +186,12 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,100,500")
     parser.add_argument("--kills", type=int, default=30, help="kills per size (at least 20)")
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measurement")
+    parser.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable,
+                        help="interpreter for the agent (default: Debian's python3, as the Ansible role deploys it)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "restart_latency.json"))
     args = parser.parse_args()
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # orphaned services become ours to reap
-    results = [run_procguard(int(n), args.kills, args.idle, sys.executable) for n in args.sizes.split(",")]
+    results = [run_procguard(int(n), args.kills, args.idle, args.python) for n in args.sizes.split(",")]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
             "kernel": os.uname().release, "python": sys.version.split()[0]}

@@ -80,6 +80,7 @@ class ConfigGate:
                      for p in verdict.problems]
             self._invalid(path, "; ".join(lines) or f"{path}: invalid", len(lines))
         config = build_config(path, verdict.doc)
+        verdict.doc = None  # the typed Config is what runs; the raw tree would only take memory
         if save and last is not None:
             try:
                 last.save(data, sig, verdict.serial, verdict.key_id)

@@ -8,9 +8,8 @@ with jitter so that a fleet does not restart in lockstep.
 
 from __future__ import annotations
 
-import collections
 import random
-from typing import Callable, Deque
+from typing import Callable, List
 
 from .config.model import RestartPolicy
 
@@ -18,14 +17,17 @@ from .config.model import RestartPolicy
 class RestartBudget:
     """Counts restarts inside a sliding window."""
 
+    __slots__ = ("_times", "policy", "total")
+
     def __init__(self, policy: RestartPolicy) -> None:
         self.policy = policy
-        self._times: Deque[float] = collections.deque()
+        self._times: List[float] = []  # short (at most max_restarts + 1): a list beats a deque's 600 bytes
         self.total = 0
 
     def in_window(self, now: float) -> int:
-        while self._times and now - self._times[0] > self.policy.window:
-            self._times.popleft()
+        keep = [t for t in self._times if now - t <= self.policy.window]
+        if len(keep) != len(self._times):
+            self._times = keep
         return len(self._times)
 
     def spent(self, now: float) -> bool:
@@ -41,6 +43,8 @@ class RestartBudget:
 
 class Backoff:
     """Delay before a restart: 0, then initial, initial*multiplier, ... up to max, +/- jitter."""
+
+    __slots__ = ("cfg", "failures", "rng")
 
     def __init__(self, policy: RestartPolicy, rng: Callable[[], float] = random.random) -> None:
         self.cfg = policy.backoff

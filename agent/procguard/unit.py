@@ -47,6 +47,7 @@ class UnitEnv(Protocol):
 
 @dataclass
 class Instance:
+    __slots__ = ("good", "identity", "ours", "since")
     identity: Identity
     ours: bool            # started by this agent (exit status known), or adopted
     since: float          # monotonic time it was started or adopted
@@ -54,6 +55,11 @@ class Instance:
 
 
 class WatchUnit:
+    # slots: a fleet host may have hundreds of watches, and the agent should stay small
+    __slots__ = ("_after_stop", "_daemon_deadline", "_failed", "_in_batch", "_rescan_delay", "_timers",
+                 "attempts", "backoff", "budget", "env", "expected_exits", "instances", "last_exit",
+                 "paused_until", "stalled", "state", "watch")
+
     def __init__(self, watch: Watch, env: UnitEnv, rng: Optional[Callable[[], float]] = None) -> None:
         self.watch = watch
         self.env = env

@@ -8,6 +8,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
+from ..signing.state import sha256_hex
 from .durations import parse_duration
 
 DEFAULTS: Dict[str, Any] = {
@@ -87,7 +88,7 @@ class Watch:
     restart: RestartPolicy
     on_giveup: GiveUp
     probes: Tuple[Any, ...]
-    fingerprint: str  # canonical JSON of the merged entry: equal means unchanged on reload
+    fingerprint: str  # sha256 of the merged entry's canonical JSON: equal means unchanged on reload
 
 
 @dataclass
@@ -155,7 +156,7 @@ def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
             escalate=tuple(m["on_giveup"].get("escalate", [])),
         ),
         probes=tuple(m.get("probes", [])),
-        fingerprint=json.dumps(m, sort_keys=True, default=str),
+        fingerprint=sha256_hex(json.dumps(m, sort_keys=True, default=str).encode()),
     )
 
 

@@ -40,7 +40,8 @@ class _WatchEsc:
     name: str
     cfg: Tuple[Any, ...]
     actions: List[_ActionState]
-    jobs: queue.Queue[Optional[Tuple[str, _ActionState, Dict[str, Any]]]] = field(default_factory=queue.Queue)
+    # made with the worker, on the first job: a watch without actions costs no queue or thread
+    jobs: Optional[queue.Queue[Optional[Tuple[str, _ActionState, Dict[str, Any]]]]] = None
     worker: Optional[threading.Thread] = None
     gen: int = 0
     ctx: Dict[str, Any] = field(default_factory=dict)
@@ -208,7 +209,8 @@ class EscalationManager:
         for st in w.actions:
             if st.timer:
                 st.timer.cancel()
-        w.jobs.put(None)
+        if w.jobs is not None:
+            w.jobs.put(None)
 
     def _cancel_undo(self, w: _WatchEsc, reason: str) -> None:
         pending = [st for st in w.actions if st.state == "undo_pending"]
@@ -234,14 +236,18 @@ class EscalationManager:
         st.since = time.time()
 
     def _queue(self, w: _WatchEsc, kind: str, st: _ActionState, ctx: Dict[str, Any]) -> None:
+        if w.jobs is None:
+            w.jobs = queue.Queue()
         if w.worker is None:
             w.worker = threading.Thread(target=self._work, args=(w,), name=f"escalate:{w.name}", daemon=True)
             w.worker.start()
         w.jobs.put((kind, st, dict(ctx)))
 
     def _work(self, w: _WatchEsc) -> None:                                # worker thread
+        jobs = w.jobs
+        assert jobs is not None
         while True:
-            job = w.jobs.get()
+            job = jobs.get()
             if job is None:
                 return
             kind, st, ctx = job
