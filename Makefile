@@ -39,6 +39,7 @@ demo: setup-demo venv
 
 test: setup venv
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
+	@$(PY) scripts/test-summary.py .test-results/pytest.xml
 
 lint: venv
 	cd agent && ../$(VENV)/bin/ruff check procguard
@@ -46,7 +47,7 @@ lint: venv
 	cd agent && ../$(VENV)/bin/mypy procguard
 
 pytest: venv
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 tests
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 --junitxml=.test-results/pytest.xml tests
 
 docs: venv
 	$(VENV)/bin/procguard messages --markdown > docs/messages.md
@@ -57,4 +58,4 @@ bench: venv
 	$(PY) benchmarks/restart_latency.py
 
 clean:
-	rm -rf $(VENV) .demo
+	rm -rf $(VENV) .demo .test-results
