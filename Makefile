@@ -43,7 +43,7 @@ test: setup venv
 
 lint: venv
 	cd agent && ../$(VENV)/bin/ruff check procguard
-	$(VENV)/bin/ruff check tests benchmarks
+	$(VENV)/bin/ruff check tests benchmarks scripts
 	cd agent && ../$(VENV)/bin/mypy procguard
 
 pytest: venv
