@@ -34,8 +34,8 @@ $(VENV_STAMP): agent/pyproject.toml requirements-dev.txt
 	$(PY) -m pip install --quiet -e agent -r requirements-dev.txt
 	@touch $@
 
-demo: setup-demo venv
-	scripts/demo.sh $(VENV)
+demo: setup-demo venv  ## KEEP=1 leaves the agent running afterwards
+	KEEP=$(KEEP) scripts/demo.sh $(VENV)
 
 test: setup venv
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)

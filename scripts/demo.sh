@@ -12,6 +12,7 @@ PORT=${PROCGUARD_DEMO_PORT:-18080}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 cleanup() {
+    [ "${KEEP:-0}" = 1 ] && return
     if [ -n "${AGENT_PID:-}" ] && kill -0 "$AGENT_PID" 2>/dev/null; then kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; fi
     # the agent leaves services running by design; the demo stops the one it made
     if [ -n "${WEB_PIDS:-}" ]; then kill -TERM $WEB_PIDS 2>/dev/null || true; fi
@@ -36,7 +37,7 @@ say "3. Start the agent (events go to syslog and, in the foreground, to $DEMO/ag
 SYSLOG=/dev/log; [ -S /dev/log ] || SYSLOG=""
 "$PG" agent --config "$DEMO/watches.yaml" --trusted-keys "$DEMO/trusted" --revoked "$DEMO/revoked.txt" \
     --state-dir "$DEMO/state" --socket "$DEMO/run/control.sock" --syslog-socket "$SYSLOG" \
-    2> "$DEMO/agent.log" &
+    > /dev/null 2> "$DEMO/agent.log" &
 AGENT_PID=$!
 export PROCGUARD_SOCKET="$DEMO/run/control.sock"
 "$PY" - "$PORT" <<'PY'
@@ -88,7 +89,15 @@ The kernel told the agent about the death through a pidfd the instant the proces
 started a replacement at once (PG1004): the first restart after a stable run is immediate,
 only repeated failures back off. After 500 ms alive the start counted as good (PG1006).
 
-Try:  PROCGUARD_SOCKET=$DEMO/run/control.sock $PG pause web --for 5m
-      $PG messages            (every message ID a log watcher can match)
-The demo stops the agent and its web service now.
 TXT
+if [ "${KEEP:-0}" = 1 ]; then
+    cat <<TXT
+The agent (pid $AGENT_PID) and the web service keep running. Try:
+  export PROCGUARD_SOCKET=$DEMO/run/control.sock
+  $PG pause web --for 5m;  $PG status;  $PG resume web;  $PG status --json
+  $PG messages             (every message ID a log watcher can match)
+Stop them with:  kill $AGENT_PID $WEB_PIDS
+TXT
+else
+    echo "The demo stops the agent and its web service now (KEEP=1 make demo leaves them running)."
+fi

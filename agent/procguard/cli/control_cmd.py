@@ -121,7 +121,8 @@ def render_table(reply: Dict[str, Any]) -> str:
             note = f"stalled: {w['stalled']}"
         if any(e.get("state") in ("running", "in_force", "undo_pending") for e in w.get("escalations") or []):
             note = (note + " " if note else "") + "escalated"
-        rows.append((w["name"], w["state"], "ok" if w["healthy"] else "FAIL",
+        health = "ok" if w["healthy"] else ("-" if w["state"] == "paused" else "FAIL")
+        rows.append((w["name"], w["state"], health,
                      f"{inst['current']}/{inst['min']}", ",".join(map(str, w["pids"])) or "-",
                      str(w["restarts"]), w.get("last_exit") or "-", note))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
