@@ -67,3 +67,43 @@ def test_http_server_whose_handler_hangs_is_restarted_after_fall_failures(make_a
     flag.unlink()
     w = agent.wait_watch("web", lambda w: w["pids"] and w["pids"][0] != pid and w["state"] == "running", timeout=15)
     assert w["restarts"] == 1 and not alive(pid)
+
+
+NOTIFY_SERVICE = r'''
+import os, socket, sys, time
+flag = sys.argv[1]
+addr = os.environ["NOTIFY_SOCKET"]
+if addr.startswith("@"):
+    addr = "\0" + addr[1:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(addr)
+s.send(b"READY=1\nSTATUS=serving")
+while True:
+    if not os.path.exists(flag):
+        s.send(b"WATCHDOG=1")   # a systemd Type=notify service, unchanged
+    time.sleep(0.1)             # once the flag exists it hangs: alive, but no more pings
+'''
+
+
+def test_notify_service_that_stops_its_watchdog_pings_is_restarted(make_agent, tmp_path, tag):
+    flag = tmp_path / "hang"
+    script = tmp_path / "svc.py"
+    script.write_text(NOTIFY_SERVICE)
+    agent = make_agent(config_yaml([{
+        "name": "svc",
+        "match": {"cmdline": f"svc.py {flag}"},
+        "start": {"argv": [sys.executable, str(script), str(flag)], "ready": {"probe": "wd"}, "timeout": "10s"},
+        "stop": {"timeout": "1s"},
+        "probes": [{"name": "wd", "type": "notify", "interval": "600ms"}],
+    }])).start()
+    w = agent.wait_watch("svc", lambda w: w["state"] == "running")
+    pid = w["pids"][0]
+    assert agent.events("PG4004"), "READY=1 made the start good"
+
+    flag.write_text("stop pinging")
+
+    agent.wait_event("PG4002", contains="watch=svc", timeout=15)
+    flag.unlink()
+    w = agent.wait_watch("svc", lambda w: w["pids"] and w["pids"][0] != pid and w["state"] == "running", timeout=15)
+    assert w["restarts"] == 1 and not alive(pid)
+    assert len(agent.events("PG4004")) >= 2, "the new process reported ready in turn"
