@@ -61,7 +61,7 @@ class Commands:
             entry.setdefault("probes", [])
             entry.setdefault("escalations", [])
             watches.append(entry)
-        admission = getattr(engine, "admission", None)
+        admission = engine.admission
         return {
             "agent": {
                 "pid": os.getpid(),

@@ -10,7 +10,6 @@ import functools
 import math
 import os
 import signal
-import socket as socketlib
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -95,7 +94,7 @@ class Engine:
 
     def send_signal(self, identity: Identity, sig: int) -> bool:
         """Signal only the very process we watch: through its pidfd, or after an identity check."""
-        fd = getattr(self.watcher, "_by_pid", {}).get(identity.pid)
+        fd = self.watcher.pidfd_of(identity.pid)
         try:
             if fd is not None and hasattr(signal, "pidfd_send_signal"):
                 signal.pidfd_send_signal(fd, sig)
@@ -390,6 +389,3 @@ class Engine:
         self.loop.close()
         self.emitter.close()
 
-
-def host_name() -> str:
-    return socketlib.gethostname()

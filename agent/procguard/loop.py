@@ -14,7 +14,7 @@ import select
 import signal
 import threading
 import time
-from typing import Callable, Deque, Dict, List, Optional, Tuple
+from typing import Callable, Deque, Dict, List, Tuple
 
 Callback = Callable[[], None]
 
@@ -142,6 +142,3 @@ def set_child_subreaper() -> bool:
     except (OSError, AttributeError):
         return False
 
-
-def optional_float(value: Optional[float], default: float) -> float:
-    return default if value is None else value

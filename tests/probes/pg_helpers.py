@@ -7,6 +7,7 @@ import queue
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from helpers.wait import wait_until
 from procguard.events.emitter import Emitter
 
 
@@ -54,14 +55,8 @@ class FakeLoop:
 
 
 def wait_for(cond: Callable[[], Any], timeout: float, what: str = "condition", step: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
+    """The shared deadline wait (tests/helpers/wait.py), with this folder's argument order."""
+    return wait_until(cond, timeout, interval=step, what=what)
 
 
 def proc_state(pid: int) -> Optional[str]:

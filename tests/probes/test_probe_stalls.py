@@ -148,7 +148,7 @@ def test_http_handler_that_hangs_is_stalled_after_fall_failures(loop, manager, h
 
 
 NOTIFY_SERVICE = r"""
-import os, socket, sys, time
+import os, signal, socket, sys, time
 addr = os.environ["NOTIFY_SOCKET"]
 usec = int(os.environ["WATCHDOG_USEC"])
 pings = int(sys.argv[1])
@@ -158,7 +158,7 @@ s.send(b"READY=1\nSTATUS=serving")
 for _ in range(pings):
     s.send(b"WATCHDOG=1")
     time.sleep(usec / 2e6)
-time.sleep(60)     # hung: alive, but no more WATCHDOG=1
+signal.pause()     # hung: alive, but no more WATCHDOG=1 (the test kills it)
 """
 
 

@@ -6,7 +6,7 @@ import json
 import re
 import signal
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from ..signing.state import sha256_hex
 from .durations import parse_duration
@@ -189,6 +189,3 @@ def build_config(path: str, doc: Dict[str, Any]) -> Config:
         extras={k: v for k, v in doc.items() if k not in known},
     )
 
-
-def watch_names(doc: Dict[str, Any]) -> List[str]:
-    return [w.get("name", "") for w in doc.get("watches", []) if isinstance(w, dict)]

@@ -84,7 +84,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Source)
             child = path + (key,)
             if key in result:
                 raise LoadError(Problem(
-                    source.file, key_node.start_mark.line + 1, _dotted(child),
+                    source.file, key_node.start_mark.line + 1, dotted(child),
                     "duplicate key; keep only one of them"))
             source.lines[child] = key_node.start_mark.line + 1
             result[key] = _build(loader, value_node, child, source)
@@ -98,10 +98,6 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Source)
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()  # timestamps stay text, as the schema expects
     return value
-
-
-def _dotted(path: Path) -> str:
-    return dotted(path)
 
 
 def dotted(path: Path) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import os
 import socket
-import sys
 import time
 from typing import Callable, Deque, Dict, List, Optional, TextIO, Tuple
 
@@ -84,6 +83,3 @@ class Emitter:
             self._sock.close()
             self._sock = None
 
-
-def foreground_emitter(facility: str = "daemon", socket_path: str = "/dev/log") -> Emitter:
-    return Emitter(facility=facility, socket_path=socket_path, stderr=sys.stderr)

@@ -65,6 +65,10 @@ class PidfdWatcher:
     def owns(self, fd: int) -> bool:
         return fd in self._by_fd
 
+    def pidfd_of(self, pid: int) -> Optional[int]:
+        """The pidfd we hold for `pid`: signals sent through it cannot hit a reused PID."""
+        return self._by_pid.get(pid)
+
     def on_ready(self, fd: int) -> Optional[Identity]:
         """The process behind a readable pidfd has exited."""
         identity = self._by_fd.get(fd)
@@ -103,6 +107,9 @@ class PollWatcher:
 
     def owns(self, fd: int) -> bool:
         return False
+
+    def pidfd_of(self, pid: int) -> Optional[int]:
+        return None
 
     def on_ready(self, fd: int) -> Optional[Identity]:
         return None
