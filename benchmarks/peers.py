@@ -51,6 +51,9 @@ SUPERVISOR_EXITED = re.compile(r"^(?P<date>\S+ \S+),(?P<ms>\d{3}) \S+ exited: (?
 
 Result = Dict[str, object]
 
+sys.path.insert(0, HERE)
+from restart_latency import cpu_ticks, rss_kib  # noqa: E402 - the same /proc readings for every tool
+
 
 def percentile(values: List[float], q: float) -> float:
     ordered = sorted(values)
@@ -86,20 +89,6 @@ def read_cmdline(pid: int) -> Optional[bytes]:
             return handle.read()
     except OSError:
         return None
-
-
-def cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def proc_pids() -> Set[int]:

@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import pytest
 from helpers.agent import child_env
@@ -110,20 +110,6 @@ class MiniEngine:
 def _child_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # the gate's signature check runs `python -m procguard.signing.isolated`
     monkeypatch.setenv("PYTHONPATH", child_env()["PYTHONPATH"])
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> PKI:
-    d = tmp_path / "pki"
-    d.mkdir()
-    return PKI(d)
-
-
-@pytest.fixture
-def server(pki: PKI) -> Iterator[ConfigServer]:
-    srv = ConfigServer(pki)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

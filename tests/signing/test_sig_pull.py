@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import pytest
 import yaml
@@ -50,20 +50,6 @@ class PullingAgent:
         self.last_good.save(result.config_bytes, result.sig_bytes, admission.serial,
                             admission.key_id)
         return "applied"
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> PKI:
-    d = tmp_path / "pki"
-    d.mkdir()
-    return PKI(d)
-
-
-@pytest.fixture
-def server(pki: PKI) -> Iterator[ConfigServer]:
-    srv = ConfigServer(pki)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture
