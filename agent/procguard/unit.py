@@ -435,7 +435,7 @@ class WatchUnit:
         self._failure(f"stalled: {detail}")  # STOPPING -> STARTING/BACKOFF/GAVE_UP
 
     def unstalled(self) -> None:
-        self.stalled = None  # the engine tells the extensions (health changed)
+        self.stalled = None  # the engine tells the observers (health changed)
 
     def restore_pause(self, until: float) -> None:
         """A pause that was in force before (saved, or on the unit a reload replaced)."""
