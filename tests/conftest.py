@@ -11,16 +11,16 @@ import os
 import random
 import shutil
 import subprocess
-import sys
+from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
 from helpers.agent import Agent, kill_if_alive
+from helpers.pull_server import PKI, ConfigServer
 from helpers.rsyslog import Rsyslog
+from helpers.signing import Env
+from procguard.intake.terms import HostIdentity
 
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
@@ -87,3 +87,30 @@ def external() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
 def tag() -> str:
     """A number no other process on the machine uses: `sleep TAG` is then unique."""
     return str(900000 + random.randrange(99999))
+
+
+# ---------------------------------------------------------------- signing and pull
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return Env(tmp_path)
+
+
+@pytest.fixture
+def host() -> HostIdentity:
+    return HostIdentity("web01", ["web"])
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> PKI:
+    """A test CA and a server certificate for 127.0.0.1, made by the test itself."""
+    d = tmp_path / "pki"
+    d.mkdir()
+    return PKI(d)
+
+
+@pytest.fixture
+def server(pki: PKI) -> Iterator[ConfigServer]:
+    """A local HTTPS config server on 127.0.0.1, stopped after the test."""
+    srv = ConfigServer(pki)
+    yield srv
+    srv.stop()

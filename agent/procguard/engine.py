@@ -1,67 +1,68 @@
-"""The agent: applies the config, watches processes, and runs the event loop.
+"""The agent's core: puts configs in force, routes each death to its watch, runs the loop.
 
 The engine is the `env` of every WatchUnit: it owns the loop, the death watcher, the
-reaper, the spawner and the emitter, and routes each happening to the unit it belongs to.
+spawner and the emitter, and routes each happening to the unit it belongs to. It imports
+only downward: the capabilities above it (probes, escalation, control, pull) are built by
+the composition root (assemble.py) and handed in as observers and companions.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import os
 import signal
 import time
 from typing import Any, Callable, Dict, List, Optional
 
 from . import __version__, states
-from .children import REAPER, describe_status
+from .children.reaper import Reaper
+from .children.status import describe_status
 from .config.model import Config, Watch
-from .events import catalog
 from .events.emitter import Emitter
-from .gate import ConfigGate, Refused
+from .intake.admitter import Admitted, Admitter
 from .loop import Loop, TimerHandle, set_child_subreaper
+from .observer import Companion, WatchObserver
+from .pauses import Pauses, PauseStore
 from .proc import procfs
 from .proc.matcher import Scan, candidates
 from .proc.procfs import Identity
 from .reconcile import plan_reload
+from .refusal import Refusal
 from .sdnotify import Notifier
 from .settings import Settings
-from .spawn import ProcessSpawner, Spawned, Spawner
-from .state_store import StateStore
+from .spawn import Spawned, Spawner
 from .unit import WatchUnit
-from .watching.deaths import PidfdWatcher, PollWatcher
+from .watching.deaths import PidfdWatcher, PollWatcher, Watcher
 
 
 class Engine:
-    pull_worker: Optional[Any] = None  # fetches signed configs over HTTPS when settings.pull has a url
-
-    def __init__(self, settings: Settings, emitter: Emitter, spawner: Optional[Spawner] = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: Settings, emitter: Emitter, admitter: Admitter, spawner: Spawner,
+                 reaper: Reaper, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.emitter = emitter
+        self.admitter = admitter
+        self.spawner = spawner
+        self.reaper = reaper
+        self.wall = wall
         self.loop = Loop(clock)
-        self.spawner: Spawner = spawner or ProcessSpawner(settings.service_log_dir)
-        self.store = StateStore(settings.state_dir)
-        self.gate = ConfigGate(settings, self.emitter)
         self.units: Dict[str, WatchUnit] = {}
-        self.owner: Dict[int, str] = {}  # pid -> watch name
+        self.pauses = Pauses(PauseStore(settings.state_dir), self, lambda: self.units, wall)
+        self.observers: List[WatchObserver] = []
+        self.companions: List[Companion] = []
         self.config: Optional[Config] = None
+        self.in_force: Optional[Admitted] = None    # the admission of the config in force
         self.last_refusal: Optional[Dict[str, Any]] = None
-        self.admission: Any = None
         self.applied_at: Optional[float] = None
-        self.started = time.time()
+        self.started = wall()
         self.running = False
         self.notifier = Notifier()
-        self.pause_timers: Dict[str, TimerHandle] = {}
-        self.watcher: Any
+        self.watcher: Watcher
         if settings.detector != "poll" and PidfdWatcher.available():
             self.watcher = PidfdWatcher(self.loop.epoll)
         else:
             self.watcher = PollWatcher(settings.poll_interval)
             why = "detector: poll in the settings" if settings.detector == "poll" else "pidfd_open unavailable"
             self.emit("detector_fallback", reason=why, interval=settings.poll_interval)
-        self.control: Any = None
-        self.extensions: List[Any] = []  # probes, escalation: told about unit happenings
 
     # ================================================================ UnitEnv
     def now(self) -> float:
@@ -71,26 +72,26 @@ class Engine:
         return self.loop.call_later(delay, fn)
 
     def emit(self, name: str, **fields: Any) -> None:
-        self.emitter.emit(catalog.get(name), **fields)
+        self.emitter.emit(name, **fields)
 
     def spawn(self, watch: Watch) -> Spawned:
         assert watch.start is not None
         extra: Dict[str, str] = {}
-        for ext in self.extensions:
-            extra.update(ext.env_for(watch.name))
-        spawned = self.spawner.spawn(watch.name, watch.start, extra)
-        self.owner[spawned.pid] = watch.name
-        return spawned
+        for observer in self.observers:
+            extra.update(observer.env_for(watch.name))
+        start = watch.start
+        return self.reaper.launch(watch.name, lambda: self.spawner.spawn(watch.name, start, extra),
+                                  lambda spawned: spawned.pid)
 
     def watch_pid(self, identity: Identity, watch: str) -> bool:
         if not self.watcher.add(identity):
             return False
-        self.owner[identity.pid] = watch
+        self.reaper.own(identity.pid, watch)
         return True
 
     def unwatch_pid(self, pid: int) -> None:
         self.watcher.remove(pid)
-        self.owner.pop(pid, None)
+        self.reaper.release(pid)
 
     def send_signal(self, identity: Identity, sig: int) -> bool:
         """Signal only the very process we watch: through its pidfd, or after an identity check."""
@@ -112,9 +113,7 @@ class Engine:
         if unit.watch.match.parent:
             parent = self.units.get(unit.watch.match.parent)
             parent_pids = parent.pids if parent else []
-        exclude = set(self.owner) | {os.getpid()}
-        for ext in self.extensions:
-            exclude |= set(ext.owned_pids())
+        exclude = set(self.reaper.owned()) | {os.getpid()}
         found, stale = candidates(unit.watch.match, scan, parent_pids, exclude)
         if stale is not None:
             self.emit("stale_pidfile", watch=unit.name, pidfile=stale[0], pid=stale[1])
@@ -124,28 +123,41 @@ class Engine:
         return procfs.identity_of(pid)
 
     def hook(self, what: str, unit: WatchUnit, **info: Any) -> None:
-        if what in ("died", "started"):
-            pid = info.get("pid")
-            if what == "died" and pid is not None:
-                self.unwatch_pid(pid)
-            elif pid is not None:
-                self.owner[pid] = unit.name
-        for ext in self.extensions:
-            ext.unit_event(what, unit, info)
+        pid = info.get("pid")
+        if what == "died" and pid is not None:
+            self.unwatch_pid(pid)
+        for observer in self.observers:
+            observer.unit_event(what, unit, info)
 
     # ================================================================ config
-    def apply_file(self, by: str) -> Dict[str, Any]:
+    def load_file(self, by: str) -> Dict[str, Any]:
         """Read, admit and apply the config file; the old one stays on any refusal."""
         try:
-            admitted = self.gate.admit_file(self.settings.config, initial=self.config is None)
-        except Refused as refusal:
-            self.last_refusal = {"code": refusal.code, "message": str(refusal),
-                                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            admitted = self.admitter.admit_file(self.settings.config, initial=self.config is None)
+        except Refusal as refusal:
+            self._refused(refusal)
             return {"ok": False, "error": str(refusal), "code": refusal.code}
-        self.apply(admitted.config)
-        self.admission = admitted.admission
-        self.last_refusal = None
+        self._put_in_force(admitted)
         return {"ok": True, "serial": admitted.config.serial, "watches": len(self.units)}
+
+    def offer(self, path: str, data: bytes, sig: Optional[bytes], source: str) -> Admitted:
+        """Bytes from elsewhere (central pull): admitted like a file, applied, or Refusal raised."""
+        try:
+            admitted = self.admitter.admit_bytes(path, data, sig, source=source)
+        except Refusal as refusal:
+            self._refused(refusal)
+            raise
+        self._put_in_force(admitted)
+        return admitted
+
+    def _refused(self, refusal: Refusal) -> None:
+        self.last_refusal = {"code": refusal.code, "message": str(refusal),
+                             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.wall()))}
+
+    def _put_in_force(self, admitted: Admitted) -> None:
+        self.apply(admitted.config)
+        self.in_force = admitted
+        self.last_refusal = None
 
     def apply(self, config: Config) -> None:
         plan = plan_reload(self.config, config)
@@ -167,11 +179,11 @@ class Engine:
         # dicts keep insertion order: reorder units as the config lists them
         self.units = {w.name: self.units[w.name] for w in config.watches}
         self.config = config
-        self.applied_at = time.time()
-        for ext in self.extensions:
-            ext.configure(config, self)
-        if self.applied_at and fresh:
-            self._restore_pauses(fresh)
+        self.applied_at = self.wall()
+        for observer in self.observers:
+            observer.configure(config, self.units)
+        if fresh:
+            self.pauses.restore(fresh)
             scan = Scan.take()
             for unit in self._parents_first(fresh):
                 if unit.state != states.PAUSED:
@@ -192,93 +204,39 @@ class Engine:
             return d
         return sorted(units, key=depth)
 
-    # ================================================================ pauses
-    def _restore_pauses(self, units: List[WatchUnit]) -> None:
-        pauses = self.store.load_pauses()
-        for unit in units:
-            until = pauses.get(unit.name)
-            if until is None:
-                continue
-            if until <= time.time():
-                continue
-            unit.paused_until = until
-            unit.state = states.PAUSED
-            self._arm_pause_expiry(unit)
-
-    def _arm_pause_expiry(self, unit: WatchUnit) -> None:
-        old = self.pause_timers.pop(unit.name, None)
-        if old:
-            old.cancel()
-        until = unit.paused_until
-        if until is not None and not math.isinf(until):
-            self.pause_timers[unit.name] = self.call_later(
-                max(0.0, until - time.time()), functools.partial(self._pause_expired, unit))
-
-    def _pause_expired(self, unit: WatchUnit) -> None:
-        if self.units.get(unit.name) is unit and unit.paused_until is not None:
-            unit.resume(by="timer", reason="expired")
-            self._save_pauses()
-
-    def _save_pauses(self) -> None:
-        self.store.save_pauses({u.name: u.paused_until for u in self.units.values()
-                                if u.paused_until is not None})
-
-    def pause(self, names: List[str], seconds: Optional[float], by: str) -> None:
-        until = math.inf if seconds is None else time.time() + seconds
-        for name in names:
-            unit = self.units[name]
-            unit.pause(until, by)
-            self.emit("paused", watch=name, until="resume" if math.isinf(until) else
-                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(until)), by=by)
-            self._arm_pause_expiry(unit)
-        self._save_pauses()
-
-    def resume(self, names: List[str], by: str) -> None:
-        for name in names:
-            unit = self.units[name]
-            timer = self.pause_timers.pop(name, None)
-            if timer:
-                timer.cancel()
-            unit.resume(by, "request")
-        self._save_pauses()
-
     # ================================================================ deaths
     def _death(self, identity: Identity, detector: str) -> None:
-        REAPER.reap_all()
-        status = REAPER.take(identity.pid)
-        name = self.owner.pop(identity.pid, None)
-        if status is None and name is not None:
-            unit = self.units.get(name)
-            inst = unit.instances.get(identity.pid) if unit else None
+        self._on_sigchld()  # reap first: the status of this death may be among them
+        name = self.reaper.owner(identity.pid)
+        status = self.reaper.take(identity.pid)
+        unit = self.units.get(name or "")
+        if status is None and unit is not None:
+            inst = unit.instances.get(identity.pid)
             if inst is not None and inst.ours:
                 status = self._wait_exiting_child(identity.pid)
-        unit = self.units.get(name or "")
+        self.reaper.release(identity.pid)
         if unit is not None:
             unit.on_death(identity.pid, status, detector)
 
-    @staticmethod
-    def _wait_exiting_child(pid: int) -> Optional[int]:
+    def _wait_exiting_child(self, pid: int) -> Optional[int]:
         """The pidfd wakes a hair before the child becomes a zombie: wait that instant."""
         try:
-            got, status = os.waitpid(pid, 0)
-            return status if got == pid else None
+            got, raw = os.waitpid(pid, 0)
         except ChildProcessError:
-            return REAPER.take(pid)
+            return self.reaper.take(pid)
+        return raw if got == pid else None
 
     def _on_sigchld(self) -> None:
-        for pid, status in REAPER.reap_all():
-            if pid not in self.owner and not any(pid in ext.owned_pids() for ext in self.extensions):
-                REAPER.take(pid)
-                self.emit("orphan_reaped", pid=pid, status=describe_status(status))
+        for pid, status in self.reaper.reap():
+            self.emit("orphan_reaped", pid=pid, status=describe_status(status))
 
     def _sweep(self) -> None:
         """Slow consistency check: missed deaths, and new matching processes to adopt."""
-        for pid, name in list(self.owner.items()):
-            unit = self.units.get(name)
-            inst = unit.instances.get(pid) if unit else None
-            if inst is not None and not procfs.is_same(inst.identity):
-                self.watcher.remove(pid)
-                self._death(inst.identity, "sweep")
+        for unit in list(self.units.values()):
+            for pid, inst in list(unit.instances.items()):
+                if not procfs.is_same(inst.identity):
+                    self.watcher.remove(pid)
+                    self._death(inst.identity, "sweep")
         scan = Scan.take()
         for unit in self._parents_first(list(self.units.values())):
             room = len(unit.instances) < unit.watch.max_instances
@@ -289,22 +247,18 @@ class Engine:
     # ================================================================ running
     def setup(self) -> bool:
         set_child_subreaper()
-        REAPER.central = True
-        from .control.server import ControlServer
-        from .commands import Commands
-        self.commands = Commands(self)
-        self.control = ControlServer(self.settings.socket, self.commands.handle,
-                                     lambda uid, why: self.emit("control_refused", uid=uid, reason=why))
-        self.loop.epoll.register(self.control.fileno(), 1)
+        self.reaper.central = True
         self.loop.on_signal(signal.SIGCHLD, self._on_sigchld)
-        self.loop.on_signal(signal.SIGHUP, functools.partial(self._reload_quietly, "SIGHUP"))
+        self.loop.on_signal(signal.SIGHUP, lambda: self._reload_quietly("SIGHUP"))
         self.loop.on_signal(signal.SIGTERM, lambda: self.stop("TERM"))
         self.loop.on_signal(signal.SIGINT, lambda: self.stop("INT"))
-        result = self.apply_file("start")
+        result = self.load_file("start")
         if not result["ok"] and self.config is None and not self.settings.pull.get("url"):
             return False  # nothing to run, and nowhere to get it from
         # With a pull URL, a fresh host (no config yet) keeps running and waits for its
         # first signed config from the server: that is how an autoscaled server boots.
+        for companion in self.companions:
+            companion.start()
         self.emit("agent_started", version=__version__, config=self.settings.config,
                   serial=self.config.serial if self.config else None, watches=len(self.units),
                   detector=self.watcher.kind)
@@ -314,17 +268,13 @@ class Engine:
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
         if self.watcher.poll_interval:
             self._poll_deaths()
-        if self.settings.pull.get("url"):
-            from .pull_worker import PullWorker  # loads requests: only when pulling
-            self.pull_worker = PullWorker(self)
-            self.pull_worker.start()
         return True
 
     def reload(self, by: str) -> Dict[str, Any]:
         self.emit("reload_requested", by=by)
-        result = self.apply_file(by)
-        if self.pull_worker is not None:
-            self.pull_worker.refresh()  # trusted keys may have changed: look at the server again
+        result = self.load_file(by)
+        for companion in self.companions:
+            companion.reloaded()
         return result
 
     def _reload_quietly(self, by: str) -> None:
@@ -338,6 +288,7 @@ class Engine:
     def _poll_deaths(self) -> None:
         for identity in self.watcher.poll_dead():
             self._death(identity, "poll")
+        assert self.watcher.poll_interval is not None
         self.loop.call_later(self.watcher.poll_interval, self._poll_deaths)
 
     def stop(self, signame: str) -> None:
@@ -347,45 +298,28 @@ class Engine:
 
     def run(self) -> int:
         if not self.setup():
+            self.shutdown()
             return 1
         self.running = True
-        control_fd = self.control.fileno()
         while self.running:
             for fd, _mask in self.loop.wait(cap=60.0):
-                if self.watcher.owns(fd):
-                    identity = self.watcher.on_ready(fd)
-                    if identity is not None:
-                        self._death(identity, "pidfd")
-                elif fd == control_fd:
-                    conn = self.control.accept()
-                    if conn is not None:
-                        self.loop.epoll.register(conn.fileno(), 1)
-                elif fd in self.control.clients:
-                    self._client_done(fd)  # a finished client is closed, which leaves epoll
+                identity = self.watcher.on_ready(fd)
+                if identity is not None:
+                    self._death(identity, "pidfd")
             self.loop.run_signals()
             self.loop.run_posted()
             self.loop.run_due_timers()
         self.shutdown()
         return 0
 
-    def _client_done(self, fd: int) -> bool:
-        try:
-            return self.control.readable(fd)
-        except Exception:  # a bad client must never take the agent down
-            self.control.drop(fd)
-            return True
-
     def shutdown(self) -> None:
         """Leave every watched process running; close only our own resources."""
-        if self.pull_worker is not None:
-            self.pull_worker.stop()
-        for ext in self.extensions:
-            ext.shutdown()
+        for companion in self.companions:
+            companion.stop()
+        for observer in self.observers:
+            observer.shutdown()
         for unit in self.units.values():
             unit.close()
-        if self.control is not None:
-            self.control.close()
         self.watcher.close()
         self.loop.close()
         self.emitter.close()
-

@@ -1,7 +1,9 @@
-"""The event loop's machinery: epoll, timers, a thread-safe post queue, queued signals.
+"""The event loop's machinery: epoll, readers, timers, a thread-safe post queue, queued signals.
 
 Only the loop thread changes state. Signal handlers and worker threads never do work
-themselves: they append to a queue and wake the loop through a pipe.
+themselves: they append to a queue and wake the loop through a pipe. File descriptors are
+either readers (a callback registered with `add_reader`, e.g. the control socket) or
+returned by `wait()` to the engine (the pidfds of watched processes).
 """
 
 from __future__ import annotations
@@ -43,7 +45,20 @@ class Loop:
         self.epoll.register(self._wake_r, select.EPOLLIN)
         self.signals: Deque[int] = collections.deque()
         self._handlers: Dict[int, Callback] = {}
-        self.iterations = 0
+        self._readers: Dict[int, Callback] = {}
+
+    # ------------------------------------------------------------- readers
+    def add_reader(self, fd: int, fn: Callback) -> None:
+        """Call `fn` on the loop thread whenever `fd` is readable."""
+        self.epoll.register(fd, select.EPOLLIN)
+        self._readers[fd] = fn
+
+    def remove_reader(self, fd: int) -> None:
+        if self._readers.pop(fd, None) is not None:
+            try:
+                self.epoll.unregister(fd)
+            except (OSError, ValueError):
+                pass  # closed already: the kernel dropped it from the epoll set
 
     # ------------------------------------------------------------- timers
     def call_later(self, delay: float, fn: Callback) -> TimerHandle:
@@ -105,14 +120,15 @@ class Loop:
 
     # ------------------------------------------------------------- one turn
     def wait(self, cap: float) -> List[Tuple[int, int]]:
-        """Block until an fd is ready, a timer is due, or something was posted."""
+        """Block until an fd is ready, a timer is due, or something was posted. Readers are
+        called here; the other ready fds are returned."""
         timeout = self.next_timeout(cap)
         try:
             events = self.epoll.poll(timeout)
         except InterruptedError:
             events = []
-        self.iterations += 1
         out = []
+        ready_readers = []
         for fd, mask in events:
             if fd == self._wake_r:
                 try:
@@ -120,8 +136,14 @@ class Loop:
                         pass
                 except BlockingIOError:
                     pass
+            elif fd in self._readers:
+                ready_readers.append(fd)
             else:
                 out.append((fd, mask))
+        for fd in ready_readers:
+            reader = self._readers.get(fd)
+            if reader is not None:
+                reader()
         return out
 
     def close(self) -> None:

@@ -1,13 +1,22 @@
 """The agent's own settings: where things live on this host. Never part of the signed config,
-because they say how to reach and trust the config, not what to run."""
+because they say how to reach and trust the config, not what to run.
+
+`load_settings` checks every key, its type and its value, and says what is wrong one line
+per problem, in the form of config problems (FILE:LINE: KEY: what to do). `procguard check
+--settings FILE` runs exactly this, so Ansible's `validate:` stops a typo before it can
+reach a host.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket as socketlib
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from .durations import parse_duration
+from .events.emitter import FACILITIES
 
 DEFAULT_SETTINGS = "/etc/procguard/agent.yaml"
 
@@ -34,52 +43,145 @@ class Settings:
     def service_log_dir(self) -> str:
         return self.log_dir or os.path.join(self.state_dir, "logs")
 
-
-_KEYS = {
-    "state_dir": str, "socket": str, "trusted_keys": str, "revoked": str, "host_name": str,
-    "host_groups": list, "sweep_interval": (int, float), "poll_interval": (int, float),
-    "log_dir": str, "pull": dict, "syslog": dict, "config": str, "detector": str,
-}
+    def absolute(self) -> Settings:
+        """Paths made absolute, so services never get a relative NOTIFY_SOCKET or log path."""
+        for name in ("config", "state_dir", "socket", "trusted_keys", "revoked", "log_dir"):
+            value = getattr(self, name)
+            if value:
+                setattr(self, name, os.path.abspath(value))
+        return self
 
 
 class SettingsError(Exception):
-    pass
+    """A settings file that cannot be used; `problems` holds one line each."""
+
+    def __init__(self, problems: List[str]) -> None:
+        super().__init__(problems[0])
+        self.problems = problems
 
 
-def Problem(file: str, line: int, key: str, message: str) -> str:
+def problem_line(file: str, line: int, key: str, message: str) -> str:
     """One line, in the same form as config problems: FILE:LINE: KEY: what to do."""
     return f"{file}:{line}: {key + ': ' if key else ''}{message}"
 
 
+Check = Callable[[Any], Optional[str]]
+
+
+def _path(value: Any) -> Optional[str]:
+    if not isinstance(value, str) or not value.startswith("/"):
+        return "must be an absolute path (starting with /)"
+    return None
+
+
+def _text(value: Any) -> Optional[str]:
+    return None if isinstance(value, str) and value.strip() and "\0" not in value else "must be a non-empty string"
+
+
+def _groups(value: Any) -> Optional[str]:
+    if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
+        return "must be a list of group names"
+    return None
+
+
+def _positive_duration(value: Any) -> Optional[str]:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        return str(exc)
+    return None if seconds > 0 else "must be more than 0"
+
+
+def _detector(value: Any) -> Optional[str]:
+    return None if value in ("auto", "pidfd", "poll") else f"must be auto, pidfd or poll, not {value!r}"
+
+
+def _facility(value: Any) -> Optional[str]:
+    return None if value in FACILITIES else f"must be one of {', '.join(FACILITIES)}, not {value!r}"
+
+
+def _syslog_socket(value: Any) -> Optional[str]:
+    return None if value == "" else _path(value)
+
+
+def _url(value: Any) -> Optional[str]:
+    return None if isinstance(value, str) and value.startswith("https://") else "must be an https:// URL"
+
+
+def _pin(value: Any) -> Optional[str]:
+    text = value.replace(":", "").strip().lower() if isinstance(value, str) else ""
+    return None if re.fullmatch(r"[0-9a-f]{64}", text) else "must be 64 hex digits (sha256 of the certificate DER)"
+
+
+TOP: Dict[str, Check] = {
+    "config": _path, "state_dir": _path, "socket": _path, "trusted_keys": _path, "revoked": _path,
+    "log_dir": _path, "host_name": _text, "host_groups": _groups, "sweep_interval": _positive_duration,
+    "poll_interval": _positive_duration, "detector": _detector,
+}
+NESTED: Dict[str, Dict[str, Check]] = {
+    "syslog": {"facility": _facility, "socket": _syslog_socket},
+    "pull": {"url": _url, "ca_bundle": _path, "pinned_sha256": _pin, "interval": _positive_duration,
+             "timeout": _positive_duration},
+}
+
+
+def settings_problems(doc: Any, file: str, line_of: Callable[[Tuple[Any, ...]], int]) -> Iterator[str]:
+    if not isinstance(doc, dict):
+        yield problem_line(file, 1, "", "must be a mapping of settings; see docs/config.md#agent-settings")
+        return
+    known = sorted(list(TOP) + list(NESTED))
+    for key, value in doc.items():
+        where = line_of((key,))
+        if key in TOP:
+            why = TOP[key](value)
+            if why:
+                yield problem_line(file, where, key, why)
+        elif key in NESTED:
+            if not isinstance(value, dict):
+                yield problem_line(file, where, key, f"must be a mapping with {', '.join(NESTED[key])}")
+                continue
+            for sub, item in value.items():
+                check = NESTED[key].get(sub)
+                line = line_of((key, sub))
+                if check is None:
+                    yield problem_line(file, line, f"{key}.{sub}", f"unknown setting; write one of {', '.join(NESTED[key])}")
+                elif check(item):
+                    yield problem_line(file, line, f"{key}.{sub}", str(check(item)))
+            if key == "pull" and "url" not in value:
+                yield problem_line(file, where, "pull.url", "is required when pull is set")
+        else:
+            yield problem_line(file, where, str(key), f"unknown setting; write one of {', '.join(known)}")
+
+
 def load_settings(path: Optional[str]) -> Settings:
-    """Read the settings file; a missing default file means all defaults."""
+    """Read and check the settings file; a missing default file means all defaults."""
     settings = Settings()
     file = path or DEFAULT_SETTINGS
     if not os.path.exists(file):
         if path:
-            raise SettingsError(str(Problem(file, 1, "", "does not exist; create it or drop --settings")))
+            raise SettingsError([problem_line(file, 1, "", "does not exist; create it or drop --settings")])
         return settings
-    import yaml  # only when there is a settings file: the agent stays small without it
+    # Imported here, not above: an agent without a settings file never loads PyYAML (memory).
+    from .config.yamlsource import LoadError, load
 
     try:
-        with open(file) as handle:
-            doc = yaml.safe_load(handle) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 1
-        raise SettingsError(str(Problem(file, line, "", "broken YAML; fix the syntax"))) from None
-    if not isinstance(doc, dict):
-        raise SettingsError(str(Problem(file, 1, "", "must be a mapping of settings")))
+        with open(file, "rb") as handle:
+            raw = handle.read(64 * 1024 + 1)
+        source = load(raw.decode("utf-8"), file)
+    except LoadError as exc:
+        raise SettingsError([str(exc.problem)]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError([problem_line(file, 1, "", f"cannot be read ({exc}); fix it")]) from None
+    doc = source.data if source.data is not None else {}
+    problems = list(settings_problems(doc, file, source.line_of))
+    if problems:
+        raise SettingsError(problems)
     for key, value in doc.items():
-        kind = _KEYS.get(key)
-        if kind is None:
-            raise SettingsError(str(Problem(file, 1, key, f"unknown setting; write one of {', '.join(sorted(_KEYS))}")))
-        if not isinstance(value, kind):  # type: ignore[arg-type]
-            raise SettingsError(str(Problem(file, 1, key, "has the wrong type; see docs/config.md#agent-settings")))
-        if key == "detector" and value not in ("auto", "pidfd", "poll"):
-            raise SettingsError(str(Problem(file, 1, key, f"must be auto, pidfd or poll, not {value!r}")))
         if key == "syslog":
             settings.syslog_facility = str(value.get("facility", settings.syslog_facility))
             settings.syslog_socket = str(value.get("socket", settings.syslog_socket))
+        elif key in ("sweep_interval", "poll_interval"):
+            setattr(settings, key, parse_duration(value))
         else:
             setattr(settings, key, value)
     return settings

@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Dict, Optional, Protocol, Sequence
 
-from .config.model import Start
+from .config.model import SERVICE_PATH, Start
 
 
 class SpawnError(Exception):
@@ -29,7 +29,7 @@ class Spawner(Protocol):
     def spawn(self, watch: str, start: Start, extra_env: Dict[str, str]) -> Spawned: ...
 
 
-BASE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+BASE_ENV = {"PATH": SERVICE_PATH, "LANG": "C.UTF-8"}
 
 
 class ProcessSpawner:

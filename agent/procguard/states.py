@@ -1,4 +1,6 @@
-"""Every state a watch can be in. The only place states are defined.
+"""Every state a watch can be in, and every change between them that is allowed.
+
+Ground floor: imports nothing of ours. The only place states are defined.
 
     STARTING  a process was started and is not yet good (alive_for, or ready probe)
     RUNNING   enough instances run and the last start was good
@@ -8,7 +10,12 @@
     PAUSED    an operator paused the watch; nothing is restarted
     DOWN      too few instances and nothing to start them with (a watch without start)
     EXITED    the process ended with an exit code that means "do not restart"
+
+`WatchUnit._to()` (unit.py) is the one function that changes a state; it refuses any edge
+that is not in EDGES, so a new path through the machine has to be added here, on purpose.
 """
+
+from typing import Dict, FrozenSet
 
 STARTING = "starting"
 RUNNING = "running"
@@ -21,7 +28,26 @@ EXITED = "exited"
 
 ALL = (STARTING, RUNNING, STOPPING, BACKOFF, GAVE_UP, PAUSED, DOWN, EXITED)
 
-# states in which a death leads to a restart decision
-RESTARTABLE = (STARTING, RUNNING, BACKOFF)
-# states an operator sees as a problem
-UNHEALTHY = (BACKOFF, GAVE_UP, DOWN, STOPPING)
+EDGES: Dict[str, FrozenSet[str]] = {
+    # a start ends well, fails, gives up, is stopped (stall, restart), paused, or its process exits
+    STARTING: frozenset({RUNNING, BACKOFF, GAVE_UP, STOPPING, PAUSED, DOWN, EXITED}),
+    RUNNING: frozenset({STARTING, BACKOFF, GAVE_UP, STOPPING, PAUSED, DOWN, EXITED}),
+    # once every stopped process exited: start again, back off, give up; or an operator pauses
+    STOPPING: frozenset({STARTING, RUNNING, BACKOFF, GAVE_UP, PAUSED, DOWN}),
+    BACKOFF: frozenset({STARTING, GAVE_UP, STOPPING, PAUSED}),
+    # slow retry or an operator's restart starts again
+    GAVE_UP: frozenset({STARTING, STOPPING, PAUSED}),
+    PAUSED: frozenset({STARTING, DOWN}),
+    # a watch without start: its processes come back, or an operator acts
+    DOWN: frozenset({RUNNING, STARTING, STOPPING, PAUSED}),
+    EXITED: frozenset({STARTING, STOPPING, PAUSED, DOWN}),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A bug: the state machine tried an edge that EDGES does not allow."""
+
+
+def check_edge(old: str, new: str) -> None:
+    if new not in EDGES[old]:
+        raise IllegalTransition(f"{old} -> {new} is not an allowed transition")

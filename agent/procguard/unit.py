@@ -1,7 +1,8 @@
 """One WatchUnit per watch: its state machine.
 
-Every change of state goes through `_to()`, which emits an event; each handler below names
-the edges it takes (`# RUNNING -> BACKOFF`). The unit never touches the system directly:
+Every change of state goes through `_to()`, which checks the edge against states.EDGES and
+emits an event; each handler below names the edges it takes (`# RUNNING -> BACKOFF`).
+The unit never touches the system directly:
 starting, signalling, scanning, timers and the clock all come from `env`, so tests can
 drive it with a fake clock and a fake spawner.
 """
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Protocol, Set
 
 from . import states
-from .children import describe_status, exit_code
-from .config.durations import format_duration
+from .children.status import describe_status, exit_code
 from .config.model import Watch
+from .durations import format_duration
 from .policy import Backoff, RestartBudget
 from .proc.procfs import Identity
 from .spawn import Spawned, SpawnError
@@ -96,6 +97,7 @@ class WatchUnit:
     def _to(self, new: str, **why: Any) -> None:
         if new == self.state:
             return
+        states.check_edge(self.state, new)
         old, self.state = self.state, new
         self.env.emit("state_changed", watch=self.name, **{"from": old, "to": new}, **why)
         if new in (states.GAVE_UP, states.DOWN):
@@ -145,9 +147,8 @@ class WatchUnit:
             self.instances[pid] = inst
         old.instances = {}
         old._cancel(*list(old._timers))
-        self.paused_until = old.paused_until
-        if self.paused_until is not None:
-            self.state = states.PAUSED
+        if old.paused_until is not None:
+            self.restore_pause(old.paused_until)
 
     def settle(self) -> None:
         """Decide what to do with the instances we have: run, start more, or report down."""
@@ -216,7 +217,8 @@ class WatchUnit:
             return False
         identity = self.env.identity_of(spawned.pid)
         if identity is None or not self.env.watch_pid(identity, self.name):
-            # it died before we could watch it; the reaper has its status
+            # it died before we could watch it
+            self.env.unwatch_pid(spawned.pid)
             self.env.emit("start_failed", watch=self.name, reason="exited at once", attempt=self.attempts)
             self._failure("exited at once")
             return False
@@ -433,7 +435,12 @@ class WatchUnit:
         self._failure(f"stalled: {detail}")  # STOPPING -> STARTING/BACKOFF/GAVE_UP
 
     def unstalled(self) -> None:
-        self.stalled = None  # the engine tells the extensions (health changed)
+        self.stalled = None  # the engine tells the observers (health changed)
+
+    def restore_pause(self, until: float) -> None:
+        """A pause that was in force before (saved, or on the unit a reload replaced)."""
+        self.paused_until = until
+        self._to(states.PAUSED, by="restored")  # STARTING/DOWN -> PAUSED
 
     def pause(self, until: float, by: str) -> None:
         self.paused_until = until

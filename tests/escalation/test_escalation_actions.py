@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from pg_helpers import FakeLoop
-from procguard.escalation import EscalationManager
+from helpers.probes import FakeLoop, configure_escalation
+from procguard.children.reaper import REAPER
+from procguard.escalation.manager import EscalationManager
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ DUMP = "import os,sys; open(sys.argv[1],'a').write(' '.join(os.environ[k] for k 
 
 def test_command_runs_in_order_with_event_env_and_is_undone_after_hysteresis(loop, esc, tmp_path):
     log = tmp_path / "log"
-    esc.configure({}, {"web": [
+    configure_escalation(esc, {}, {"web": [
         {"type": "command", "name": "failover", "argv": [sys.executable, "-c", DUMP, str(log)],
          "undo_argv": [sys.executable, "-c", DUMP, str(log)], "undo_after": "200ms"},
         {"type": "command", "argv": ["sh", "-c", f"echo second >> {log}"], "undo_after": 0.1},
@@ -54,7 +55,7 @@ def test_command_runs_in_order_with_event_env_and_is_undone_after_hysteresis(loo
 
 
 def test_flapping_watch_keeps_escalation_in_force(loop, esc, tmp_path):
-    esc.configure({}, {"web": [{"type": "command", "argv": ["true"], "undo_argv": ["true"],
+    configure_escalation(esc, {}, {"web": [{"type": "command", "argv": ["true"], "undo_argv": ["true"],
                                 "undo_after": "300ms"}]})
     esc.gave_up("web", {"reason": "x"})
     loop.drain_until(lambda: states(esc, "web") == ["in_force"], 10, "in force")
@@ -69,18 +70,18 @@ def test_flapping_watch_keeps_escalation_in_force(loop, esc, tmp_path):
 
 def test_action_that_hangs_is_killed_at_timeout_and_next_action_runs(loop, esc, tmp_path):
     mark = tmp_path / "next"
-    esc.configure({}, {"web": [
+    configure_escalation(esc, {}, {"web": [
         {"type": "command", "name": "slow", "argv": ["sh", "-c", "sleep 300"], "timeout": "300ms"},
         {"type": "command", "name": "next", "argv": ["touch", str(mark)]},
     ]})
     esc.gave_up("web", {"reason": "x"})
     loop.drain_until(lambda: states(esc, "web") == ["failed", "in_force"], 10, "timeout then next")
     assert loop.count("PG5004", watch="web", action="slow", timeout="0.3s") == 1
-    assert mark.exists() and esc.owned_pids() == ()
+    assert mark.exists() and REAPER.owned() == ()
 
 
 def test_missing_program_is_a_clear_failure(loop, esc):
-    esc.configure({}, {"web": [{"type": "command", "argv": ["/nonexistent/clprexec", "--failover", "g1"]}]})
+    configure_escalation(esc, {}, {"web": [{"type": "command", "argv": ["/nonexistent/clprexec", "--failover", "g1"]}]})
     esc.gave_up("web", {"reason": "x"})
     loop.drain_until(lambda: states(esc, "web") == ["failed"], 10, "failed")
     assert loop.count("PG5003", watch="web", result="error") == 1
@@ -89,7 +90,7 @@ def test_missing_program_is_a_clear_failure(loop, esc):
 
 def test_keepalived_track_file_weight_follows_give_up_and_recovery(loop, esc, tmp_path):
     track = tmp_path / "keepalived" / "web.weight"
-    esc.configure({}, {"web": [{"type": "keepalived", "track_file": str(track), "weight": -60,
+    configure_escalation(esc, {}, {"web": [{"type": "keepalived", "track_file": str(track), "weight": -60,
                                 "undo_after": "100ms"}]})
     loop.drain_until(lambda: track.exists(), 5, "healthy weight written at start")
     assert track.read_text() == "0\n"

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from helpers.net import free_port, server_status
-from pg_helpers import FakeLoop
-from procguard.escalation import EscalationManager
+from helpers.probes import FakeLoop, configure_escalation
+from procguard.escalation.manager import EscalationManager
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
 pytestmark = pytest.mark.skipif(HAPROXY is None, reason="haproxy binary not found in PATH or /usr/sbin (apt package haproxy)")
@@ -44,7 +44,7 @@ def setup(tmp_path):
     loop = FakeLoop()
     esc = EscalationManager(loop.post, loop.emitter, "web01")
     agent_port = free_port()
-    esc.configure({"haproxy_agent": [{"address": "127.0.0.1", "port": agent_port, "recover_after": "300ms",
+    configure_escalation(esc, {"haproxy_agent": [{"address": "127.0.0.1", "port": agent_port, "recover_after": "300ms",
                                       "servers": [{"name": "s1", "watches": ["app1"]},
                                                   {"name": "s2", "watches": ["app2"]}]}]},
                   {"app1": [{"type": "haproxy_agent", "undo_after": "100ms"}], "app2": []})

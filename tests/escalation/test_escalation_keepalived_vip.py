@@ -13,8 +13,8 @@ from typing import List
 
 import pytest
 
-from pg_helpers import FakeLoop
-from procguard.escalation import EscalationManager
+from helpers.probes import FakeLoop, configure_escalation
+from procguard.escalation.manager import EscalationManager
 
 SBIN = "/usr/sbin:/usr/bin:/sbin:/bin"
 KEEPALIVED = shutil.which("keepalived", path=os.environ.get("PATH", "") + ":" + SBIN)
@@ -121,7 +121,7 @@ def test_vip_moves_to_backup_on_give_up_and_back_after_recovery(pair):
     loop = FakeLoop()
     esc = EscalationManager(loop.post, loop.emitter, "ka1")
     try:
-        esc.configure({}, {"web": [{"type": "keepalived", "track_file": str(track), "weight": -100,
+        configure_escalation(esc, {}, {"web": [{"type": "keepalived", "track_file": str(track), "weight": -100,
                                     "undo_after": "200ms"}]})
         loop.drain_until(lambda: has_vip(ns[0], devs[0]) and not has_vip(ns[1], devs[1]), 20,
                          "VIP on the master (priority 150)")

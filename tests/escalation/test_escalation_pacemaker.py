@@ -13,8 +13,8 @@ from typing import List
 
 import pytest
 
-from pg_helpers import FakeLoop, wait_for
-from procguard.escalation import EscalationManager
+from helpers.probes import FakeLoop, configure_escalation, wait_for
+from procguard.escalation.manager import EscalationManager
 
 SBIN = "/usr/sbin:/usr/bin:/sbin:/bin"
 TOOLS = ["corosync", "corosync-cfgtool", "pacemakerd", "attrd_updater", "unshare", "nsenter", "ip"]
@@ -117,7 +117,7 @@ def test_health_attribute_red_on_give_up_and_green_after_recovery(cluster):
     loop = FakeLoop()
     esc = EscalationManager(loop.post, loop.emitter, "node1")
     try:
-        esc.configure({}, {"db": [{"type": "pacemaker", "undo_after": "200ms", "timeout": "20s"}]})
+        configure_escalation(esc, {}, {"db": [{"type": "pacemaker", "undo_after": "200ms", "timeout": "20s"}]})
         t0 = time.monotonic()
         esc.gave_up("db", {"reason": "restart budget spent"})
         loop.drain_until(lambda: esc.status("db")[0]["state"] == "in_force", 30, "attribute set")

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from typing import Any, Dict, List, Optional
 
+from procguard.control.client import AgentUnreachable, request
+
 from .wait import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -98,8 +100,6 @@ class Agent:
         return wait_until(found, timeout, what=f"{count}x {message_id} {contains!r}")
 
     def status(self) -> Dict[str, Any]:
-        sys.path.insert(0, AGENT_SRC)
-        from procguard.control.client import AgentUnreachable, request
         try:
             reply = request({"cmd": "status"}, self.socket, timeout=10)
         except AgentUnreachable as exc:

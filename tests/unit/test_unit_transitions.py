@@ -2,103 +2,13 @@
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import signal
-from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 
+from helpers.unit_env import die, make_unit
 from procguard import states
-from procguard.config.loader import parse
 from procguard.proc.procfs import Identity
-from procguard.spawn import Spawned, SpawnError
-from procguard.unit import WatchUnit
-
-
-class FakeTimer:
-    def __init__(self) -> None:
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class FakeEnv:
-    """Everything a unit asks of the engine, recorded; time moves only when told."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.timers: List[Tuple[float, int, FakeTimer, Callable[[], None]]] = []
-        self.seq = itertools.count()
-        self.events: List[Tuple[str, dict]] = []
-        self.next_pid = 1000
-        self.spawn_error: Optional[str] = None
-        self.signals: List[Tuple[int, int]] = []
-        self.found: List[Identity] = []
-        self.hooks: List[str] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def call_later(self, delay: float, fn: Callable[[], None]) -> FakeTimer:
-        timer = FakeTimer()
-        heapq.heappush(self.timers, (self.t + delay, next(self.seq), timer, fn))
-        return timer
-
-    def advance(self, seconds: float) -> None:
-        end = self.t + seconds
-        while self.timers and self.timers[0][0] <= end:
-            when, _, timer, fn = heapq.heappop(self.timers)
-            self.t = when
-            if not timer.cancelled:
-                fn()
-        self.t = end
-
-    def emit(self, name: str, **fields: Any) -> None:
-        self.events.append((name, fields))
-
-    def spawn(self, watch: Any) -> Spawned:
-        if self.spawn_error:
-            raise SpawnError(self.spawn_error)
-        self.next_pid += 1
-        return Spawned(self.next_pid, ("x",))
-
-    def watch_pid(self, identity: Identity, watch: str) -> bool:
-        return True
-
-    def unwatch_pid(self, pid: int) -> None:
-        pass
-
-    def send_signal(self, identity: Identity, sig: int) -> bool:
-        self.signals.append((identity.pid, sig))
-        return True
-
-    def find(self, unit: WatchUnit) -> List[Identity]:
-        return list(self.found)
-
-    def identity_of(self, pid: int) -> Optional[Identity]:
-        return Identity(pid, pid * 10, "boot")
-
-    def hook(self, what: str, unit: WatchUnit, **info: Any) -> None:
-        self.hooks.append(what)
-
-    def names(self) -> List[str]:
-        return [n for n, _ in self.events if n != "state_changed"]
-
-
-def make_unit(extra: str = "", start: bool = True) -> Tuple[WatchUnit, FakeEnv]:
-    text = "version: 1\nwatches:\n  - name: w\n"
-    text += "    start: {argv: [/bin/true], ready: {alive_for: 1s}}\n" if start else "    match: {comm: foo}\n"
-    text += extra
-    config, _ = parse(text, "t.yaml")
-    env = FakeEnv()
-    unit = WatchUnit(config.watches[0], env, rng=lambda: 0.5)
-    return unit, env
-
-
-def die(unit: WatchUnit, status: Optional[int] = 9) -> None:
-    unit.on_death(unit.pids[0], status)
 
 
 def test_transition_starting_to_running_after_alive_for():

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from ..assemble import build_engine
 from ..events.emitter import Emitter
 from ..settings import SettingsError, load_settings
 
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.settings)
     except SettingsError as exc:
-        print(f"procguard: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"procguard: {problem}", file=sys.stderr)
         return 2
     for flag, attr in (("config", "config"), ("state_dir", "state_dir"), ("socket", "socket"),
                        ("trusted_keys", "trusted_keys"), ("revoked", "revoked"),
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             setattr(settings, attr, value)
     settings.allow_unsigned = settings.allow_unsigned or args.allow_unsigned
+    settings.absolute()
     quiet = args.quiet or (stderr_is_journal() and bool(settings.syslog_socket))
     try:
         emitter = Emitter(settings.syslog_facility, settings.syslog_socket,
@@ -59,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"procguard: settings: syslog.facility: {exc}", file=sys.stderr)
         return 2
-    from ..engine import Engine
-    from ..extensions import load_extensions
-
-    engine = Engine(settings, emitter)
-    engine.extensions = load_extensions(engine)
+    engine = build_engine(settings, emitter)
     code = engine.run()
     if code != 0:
         why = engine.last_refusal["message"] if engine.last_refusal else "see above"

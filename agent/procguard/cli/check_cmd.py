@@ -1,8 +1,12 @@
-"""`procguard check FILE`: every problem of a config, one line each, before it lands.
+"""`procguard check FILE`: the agent's own verdict on a config, before it lands.
 
-With --trusted-keys it also applies the agent's admission policy (signature, serial
-against the state directory, scope for this host, expiry), which is what Ansible's
-`validate:` needs to refuse a bad file before it replaces a good one.
+It asks the one decision the agent asks (intake/decide.py), in the same bounded child, so
+a config the agent would refuse fails here with the same one-line message. With
+--trusted-keys it also verifies the signature and applies the admission terms (serial
+against the state directory, scope for this host, expiry): what Ansible's `validate:`
+needs to refuse a bad file before it replaces a good one.
+
+`procguard check --settings FILE` checks the agent's own settings file the same way.
 """
 
 from __future__ import annotations
@@ -11,14 +15,22 @@ import argparse
 import os
 import socket
 import sys
-from datetime import datetime, timezone
-from typing import Optional
+from typing import Optional, Union
 
+from ..intake.child import decide_in_child
+from ..intake.filesafety import check_inputs
+from ..intake.last_good import LastGood, StateError
+from ..intake.verdict import Request
+from ..refusal import INVALID, Refusal
+from ..settings import SettingsError, load_settings
+
+MAX_READ = 1024 * 1024 + 1
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="validate a watch config (and its signature)")
-    p.add_argument("file", help="the watch config to check")
+    p = sub.add_parser("check", help="validate a watch config (and its signature), or the agent settings")
+    p.add_argument("file", nargs="?", help="the watch config to check")
+    p.add_argument("--settings", metavar="FILE", help="check this agent settings file instead")
     p.add_argument("--trusted-keys", help="also verify the signature against these public keys")
     p.add_argument("--revoked", help="revocation list (default /etc/procguard/revoked.txt)")
     p.add_argument("--signature", help="the signature file (default FILE.sig)")
@@ -30,53 +42,67 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config.loader import problems_in
-
-    try:
-        with open(args.file, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        print(f"{args.file}:1: cannot read: {exc.strerror}; check the path", file=sys.stderr)
+    if args.settings:
+        return _check_settings(args.settings, args.quiet)
+    if not args.file:
+        print("procguard check: give a config FILE, or --settings FILE", file=sys.stderr)
+        return 2
+    request = _request(args)
+    if isinstance(request, Refusal):
+        print(request.message, file=sys.stderr)
         return 1
-    problems, source = problems_in(data.decode("utf-8", "replace"), args.file)
-    if args.trusted_keys:
-        refusal = _admission_problem(args, data, source.data if source and not problems else None)
-        if refusal:
-            print(refusal, file=sys.stderr)
-            return 1
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
+    verdict = decide_in_child(request)
+    if verdict.refusal is not None:
+        refusal = Refusal.from_dict(verdict.refusal)
+        if refusal.code == INVALID and verdict.problems:
+            for p in verdict.problems:
+                print(f"{p['file']}:{p['line']}: {p['key'] + ': ' if p['key'] else ''}{p['message']}", file=sys.stderr)
+        else:
+            print(refusal.message, file=sys.stderr)
         return 1
     if not args.quiet:
-        watches = len(source.data.get("watches", [])) if source else 0
+        watches = len((verdict.doc or {}).get("watches", []))
         signed = " (signature verified)" if args.trusted_keys else ""
         print(f"{args.file}: OK, {watches} watches{signed}")
     return 0
 
 
-def _admission_problem(args: argparse.Namespace, data: bytes, doc: Optional[dict]) -> Optional[str]:
-    from ..signing import HostIdentity, LastGood, Refusal, StateError, TrustStore, admit, verify
-
+def _request(args: argparse.Namespace) -> Union[Request, Refusal]:
     sig_path = args.signature or args.file + ".sig"
-    sig: Optional[bytes] = None
-    if os.path.exists(sig_path):
-        with open(sig_path, "rb") as handle:
-            sig = handle.read()
-    trust = TrustStore.load(args.trusted_keys, args.revoked or "/etc/procguard/revoked.txt")
-    last_serial = None
+    revoked = args.revoked or "/etc/procguard/revoked.txt"
+    try:
+        if args.trusted_keys:
+            check_inputs(args.file, sig_path, args.trusted_keys, revoked)
+        with open(args.file, "rb") as handle:
+            data = handle.read(MAX_READ)
+        sig: Optional[bytes] = None
+        if args.trusted_keys and os.path.exists(sig_path):
+            with open(sig_path, "rb") as handle:
+                sig = handle.read(4096)
+    except Refusal as refusal:
+        return refusal
+    except OSError as exc:
+        return Refusal(INVALID, f"{args.file}:1: cannot read: {exc.strerror}; check the path")
+    floor = None
     if args.state_dir:
         try:
-            last_serial = LastGood.load(args.state_dir).last_serial
+            floor = LastGood.load(args.state_dir).last_serial
         except StateError as exc:
-            return str(exc)
-    host = HostIdentity(args.host_name or socket.gethostname(), args.host_group)
+            return Refusal(INVALID, str(exc))
+    host = args.host_name or (socket.gethostname() if args.trusted_keys else None)
+    return Request(path=args.file, data=data, sig=sig, sig_path=sig_path,
+                   trusted_dir=args.trusted_keys or None, revoked=revoked if args.trusted_keys else None,
+                   host_name=host, host_groups=list(args.host_group), floor=floor,
+                   allow_unsigned=not args.trusted_keys)
+
+
+def _check_settings(path: str, quiet: bool) -> int:
     try:
-        if doc is None:
-            verify(data, sig, trust, config_path=args.file, sig_path=sig_path)
-            return None  # the signature holds; the syntax problems are printed next
-        admit(args.file, data, sig, doc, trust, host, last_serial, datetime.now(timezone.utc),
-              allow_unsigned=False, sig_path=sig_path)
-    except Refusal as refusal:
-        return str(refusal)
-    return None
+        load_settings(path)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    if not quiet:
+        print(f"{path}: OK")
+    return 0

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, Dict
 
-from ..config.durations import parse_duration
+from ..durations import parse_duration
 from ..control.client import AgentUnreachable, request
 
 

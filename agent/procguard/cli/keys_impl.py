@@ -13,13 +13,13 @@ import sys
 from datetime import datetime, timezone
 from typing import Optional
 
-import yaml
-
-from ..signing.admission import HostIdentity, admit, check_terms
-from ..signing.errors import Refusal
-from ..signing.keys import TrustStore, generate, load_private_key
-from ..signing.signature import parse_signature, sign_with, verify
-from ..signing.state import atomic_write
+from ..fileio import write_atomically
+from ..intake.child import decide_in_child
+from ..intake.terms import check_terms
+from ..intake.verdict import Request
+from ..refusal import Refusal
+from ..signing.keys import generate, load_private_key
+from ..signing.signature import parse_signature, sign_with
 
 DEFAULT_TRUSTED = "/etc/procguard/trusted.d"
 DEFAULT_REVOKED = "/etc/procguard/revoked.txt"
@@ -59,9 +59,9 @@ def run_sign(args: argparse.Namespace) -> int:
             config = fh.read()
     except OSError as exc:
         return _fail(f"{args.config}: cannot read ({exc.strerror})")
-    problem = _unsignable(config)
+    problem = _unsignable(args.config, config)
     if problem:
-        return _fail(f"{args.config}: {problem}; agents would refuse it, so it was not signed")
+        return _fail(f"{problem}; agents would refuse it, so it was not signed")
     sig = sign_with(private, config)
     try:
         with open(sig_path, "rb") as fh:
@@ -69,25 +69,22 @@ def run_sign(args: argparse.Namespace) -> int:
     except OSError:
         unchanged = False
     if not unchanged:  # leave an identical file alone: Ansible and make see no change
-        atomic_write(sig_path, sig, mode=0o644)
+        write_atomically(sig_path, sig, 0o644)
     kid = parse_signature(sig, sig_path).key_id
     print(f"{sig_path}: {'unchanged' if unchanged else 'written'} (key id {kid})")
     return 0
 
 
-def _unsignable(config: bytes) -> Optional[str]:
-    """Why a config would be refused by every agent regardless of the signature, if it would."""
+def _unsignable(path: str, config: bytes) -> Optional[str]:
+    """Why every agent would refuse this config whatever its signature: the agent's own
+    decision on its content, then the terms a signed config must carry (serial, scope)."""
+    verdict = decide_in_child(Request(path=path, data=config, allow_unsigned=True, on_this_host=False))
+    if verdict.refusal is not None:
+        return str(verdict.refusal["message"])
     try:
-        doc = yaml.safe_load(config)
-    except yaml.YAMLError as exc:
-        return f"not valid YAML ({' '.join(str(exc).split())})"
-    if not isinstance(doc, dict):
-        return "not a YAML mapping"
-    serial = doc.get("serial")
-    if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
-        return "no `serial:` (a non-negative integer that grows with each change)"
-    if not doc.get("scope"):
-        return "no `scope:` (host names, patterns or @groups it is valid for)"
+        check_terms(path, verdict.doc or {}, signed=True, last_serial=None, now=datetime.now(timezone.utc))
+    except Refusal as refusal:
+        return refusal.message
     return None
 
 
@@ -100,26 +97,17 @@ def run_verify(args: argparse.Namespace) -> int:
         return _fail(f"{args.config}: cannot read ({exc.strerror})")
     try:
         with open(sig_path, "rb") as fh:
-            sig: Optional[bytes] = fh.read()
+            sig: Optional[bytes] = fh.read(4096)
     except FileNotFoundError:
         sig = None
     except OSError as exc:
         return _fail(f"{sig_path}: cannot read ({exc.strerror})")
-    trust = TrustStore.load(args.trusted_keys, args.revoked)
-    now = datetime.now(timezone.utc)
-    try:
-        kid = verify(config, sig, trust, config_path=args.config, sig_path=sig_path)
-        try:
-            doc = yaml.safe_load(config)
-        except yaml.YAMLError as exc:
-            return _fail(f"{args.config}: not valid YAML ({' '.join(str(exc).split())})")
-        serial, _scope = check_terms(args.config, doc, signed=True, last_serial=None, now=now,
-                                    key_id=kid)
-        if args.host:  # the same gate the agent uses, for this host
-            admit(args.config, config, sig, doc, trust, HostIdentity(args.host, args.host_group),
-                  None, now, False, sig_path=sig_path)
-    except Refusal as refusal:
-        return _fail(refusal.message)
+    # the agent's own decision, without this machine's files (they are the host's concern)
+    verdict = decide_in_child(Request(
+        path=args.config, data=config, sig=sig, sig_path=sig_path, trusted_dir=args.trusted_keys,
+        revoked=args.revoked, host_name=args.host, host_groups=list(args.host_group), on_this_host=False))
+    if verdict.refusal is not None:
+        return _fail(str(verdict.refusal["message"]))
     where = f", {args.host} in scope" if args.host else ""
-    print(f"{args.config}: good signature by key {kid}, serial {serial}{where}")
+    print(f"{args.config}: good signature by key {verdict.key_id}, serial {verdict.serial}{where}")
     return 0

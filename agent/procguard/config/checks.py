@@ -1,16 +1,17 @@
-"""Checks a schema cannot express: references, ranges, binaries and users that must exist."""
+"""Checks a schema cannot express: references, ranges, unique names, specs that fit together.
+
+They hold on any machine (so `procguard sign` on a controller runs them too); what must
+exist on the host itself (binaries, users, directories) is host_checks.py.
+"""
 
 from __future__ import annotations
 
-import grp
-import os
-import pwd
 import re
-import shutil
 from typing import Any, Dict, Iterator, List, Tuple
 
-from .durations import parse_duration
+from ..durations import parse_duration
 from .model import merged_entry
+from .probe_spec import timings
 
 Path = Tuple[Any, ...]
 Error = Tuple[Path, str]
@@ -33,6 +34,8 @@ def _all(doc: Dict[str, Any]) -> Iterator[Error]:
     for index, entry in enumerate(watches):
         yield from _watch(("watches", index), merged_entry(entry, defaults), entry, seen)
     yield from _parent_cycles(watches)
+    for index, listener in enumerate(doc.get("haproxy_agent", [])):
+        yield from _listener(("haproxy_agent", index), listener, seen)
 
 
 def _watch(path: Path, m: Dict[str, Any], raw: Dict[str, Any], names: Dict[str, int]) -> Iterator[Error]:
@@ -57,10 +60,8 @@ def _watch(path: Path, m: Dict[str, Any], raw: Dict[str, Any], names: Dict[str, 
             yield path + ("match", "parent"), f"names no watch {match['parent']!r}; write the name of another watch"
         elif match["parent"] == m.get("name"):
             yield path + ("match", "parent"), "names the watch itself; write the name of another watch"
-    if "user" in match:
-        yield from _user(path + ("match", "user"), match["user"])
-    if start is not None:
-        yield from _start(path + ("start",), start, m)
+    if start is not None and start.get("shell") and len(start["argv"]) != 1:
+        yield path + ("start", "argv"), "must hold exactly one string when shell is true; join the command into one string"
     backoff = m["restart"]["backoff"]
     if parse_duration(backoff["initial"]) > parse_duration(backoff["max"]):
         yield path + ("restart", "backoff", "initial"), "is larger than backoff.max; lower it or raise max"
@@ -68,46 +69,76 @@ def _watch(path: Path, m: Dict[str, Any], raw: Dict[str, Any], names: Dict[str, 
     if giveup["action"] == "escalate" and not giveup.get("escalate"):
         yield path + ("on_giveup", "escalate"), ("is empty but action is escalate; list at least one action, "
                                                  "or use action: stop_watching")
-    probe_names = [p.get("name") for p in m.get("probes", []) if isinstance(p, dict)]
+    yield from _probes(path + ("probes",), m.get("probes", []))
+    yield from _actions(path + ("on_giveup", "escalate"), giveup.get("escalate", []))
+    probe_names = [p.get("name") or p["type"] for p in m.get("probes", [])]
     ready = (start or {}).get("ready", {})
     if "probe" in ready and ready["probe"] not in probe_names:
         choices = probe_names or "the probes you add under probes:"
         yield path + ("start", "ready", "probe"), f"names no probe {ready['probe']!r} of this watch; write one of {choices}"
 
 
-def _start(path: Path, start: Dict[str, Any], m: Dict[str, Any]) -> Iterator[Error]:
-    argv = start["argv"]
-    if start.get("shell"):
-        if len(argv) != 1:
-            yield path + ("argv",), "must hold exactly one string when shell is true; join the command into one string"
-    else:
-        yield from _binary(path + ("argv", 0), argv[0], dict(start.get("env", {})))
-    if "user" in start:
-        yield from _user(path + ("user",), start["user"])
-    if "group" in start:
-        try:
-            grp.getgrnam(start["group"])
-        except KeyError:
-            yield path + ("group",), f"group {start['group']!r} does not exist on this host; create it or fix the name"
-    if "cwd" in start and not os.path.isdir(start["cwd"]):
-        yield path + ("cwd",), f"{start['cwd']} is not a directory on this host; create it or fix the path"
+def _probes(path: Path, probes: List[Dict[str, Any]]) -> Iterator[Error]:
+    """What the probe schema cannot say: unique names, one notify socket, sane timings."""
+    seen: Dict[str, int] = {}
+    notify = [i for i, p in enumerate(probes) if p["type"] == "notify"]
+    for index, probe in enumerate(probes):
+        here = path + (index,)
+        name = probe.get("name") or probe["type"]
+        if name in seen:
+            yield here + ("name",), (f"{name!r} is already the name of probe {seen[name]} of this watch; "
+                                     "probe names must be unique within a watch")
+        seen.setdefault(name, index)
+        interval, timeout = timings(probe)
+        if interval <= 0:
+            yield here + ("interval",), "must be above zero"
+        if probe["type"] in ("http", "tcp", "exec") and timeout <= 0:
+            yield here + ("timeout",), f"must be above zero for a {probe['type']} probe"
+        if "expect_body" in probe:
+            try:
+                re.compile(probe["expect_body"])
+            except re.error as exc:
+                yield here + ("expect_body",), f"is not a valid regular expression ({exc})"
+        if probe["type"] == "exec":
+            yield from _absolute(here + ("argv", 0), probe["argv"][0], "an exec probe")
+    for index in notify[1:]:
+        yield path + (index, "type"), ("a watch can have one notify probe only (one NOTIFY_SOCKET per "
+                                       "process); remove this one")
 
 
-def _binary(path: Path, program: str, env: Dict[str, str]) -> Iterator[Error]:
-    if "/" in program:
-        if not os.path.isfile(program):
-            yield path, f"{program} does not exist; install it or fix the path"
-        elif not os.access(program, os.X_OK):
-            yield path, f"{program} is not executable; chmod +x it or fix the path"
-    elif shutil.which(program, path=env.get("PATH", os.defpath + ":/usr/local/bin:/usr/local/sbin")) is None:
-        yield path, f"{program!r} is not found in PATH; write its absolute path or install it"
+def _actions(path: Path, actions: List[Dict[str, Any]]) -> Iterator[Error]:
+    seen: Dict[str, int] = {}
+    for index, action in enumerate(actions):
+        here = path + (index,)
+        name = action.get("name") or f"{action['type']}-{index + 1}"
+        if name in seen:
+            yield here + ("name",), f"{name!r} is already the name of action {seen[name]}; names must be unique"
+        seen.setdefault(name, index)
+        if action["type"] == "pacemaker" and action.get("mode") == "ban" and not action.get("resource"):
+            yield here + ("resource",), "is required with mode: ban; name the resource to ban from this node"
+        if action["type"] == "command":
+            for key in ("argv", "undo_argv"):
+                if key in action:
+                    yield from _absolute(here + (key, 0), action[key][0], "an escalation command")
 
 
-def _user(path: Path, name: str) -> Iterator[Error]:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        yield path, f"user {name!r} does not exist on this host; create it or fix the name"
+def _absolute(path: Path, program: str, what: str) -> Iterator[Error]:
+    """Programs the agent runs as root from a worker: an absolute path, never a PATH search."""
+    if not program.startswith("/"):
+        yield path, f"{program!r}: {what} must name its program by absolute path; write e.g. /usr/bin/{program}"
+
+
+def _listener(path: Path, listener: Dict[str, Any], watches: Dict[str, int]) -> Iterator[Error]:
+    seen: Dict[str, int] = {}
+    for index, server in enumerate(listener["servers"]):
+        here = path + ("servers", index)
+        if server["name"] in seen:
+            yield here + ("name",), (f"{server['name']!r} is already the name of server {seen[server['name']]} "
+                                     "of this listener; names must be unique within a listener")
+        seen.setdefault(server["name"], index)
+        for w_index, watch in enumerate(server["watches"]):
+            if watch not in watches:
+                yield here + ("watches", w_index), f"names no watch {watch!r}; write the name of a watch of this config"
 
 
 def _parent_cycles(watches: List[Dict[str, Any]]) -> Iterator[Error]:

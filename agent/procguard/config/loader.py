@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import schema as schema_mod
 from .checks import semantic_errors
+from .host_checks import host_errors
 from .model import Config, build_config
 from .validator import validate
 from .yamlsource import LoadError, Problem, Source, dotted, load
@@ -29,8 +30,9 @@ def the_schema() -> Dict[str, Any]:
     return _SCHEMA
 
 
-def problems_in(text: str, file: str) -> Tuple[List[Problem], Optional[Source]]:
-    """Every problem in `text` (empty when good), and the parsed source when it parsed."""
+def problems_in(text: str, file: str, on_this_host: bool = True) -> Tuple[List[Problem], Optional[Source]]:
+    """Every problem in `text` (empty when good), and the parsed source when it parsed.
+    `on_this_host`: also what the host must have (binaries, users, directories)."""
     try:
         source = load(text, file)
     except LoadError as exc:
@@ -39,7 +41,7 @@ def problems_in(text: str, file: str) -> Tuple[List[Problem], Optional[Source]]:
         return [Problem(file, 1, "", "must be a mapping with `version: 1` and `watches:`; see docs/config.md")], source
     errors = validate(source.data, the_schema())
     if not errors:
-        errors = semantic_errors(source.data)
+        errors = semantic_errors(source.data) + (list(host_errors(source.data)) if on_this_host else [])
     problems = [Problem(file, source.line_of(path), dotted(path), message) for path, message in errors]
     problems.sort(key=lambda p: p.line)
     return problems, source
@@ -52,17 +54,3 @@ def parse(text: str, file: str) -> Tuple[Config, Dict[str, Any]]:
         raise ConfigError(problems)
     return build_config(file, source.data), source.data
 
-
-def read(path: str) -> Tuple[bytes, Config, Dict[str, Any]]:
-    """Bytes (for signature checks), Config and raw document of the file at `path`."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise ConfigError([Problem(path, 1, "", f"cannot read: {exc.strerror}; check the path and permissions")]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError([Problem(path, 1, "", "is not UTF-8 text; save it as UTF-8")]) from None
-    config, doc = parse(text, path)
-    return data, config, doc

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import re
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Optional, Tuple
 
-from ..signing.state import sha256_hex
-from .durations import parse_duration
+from ..durations import parse_duration
+from ..fileio import sha256_hex
+from .action_spec import ActionSpec, ListenerSpec, build_action, build_listener
+from .probe_spec import ProbeSpec, build_probe
+
+# the PATH a started service gets unless its `start.env` sets one (and where a bare
+# program name in `start.argv` is looked up)
+SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 DEFAULTS: Dict[str, Any] = {
     "instances": {"min": 1},
@@ -53,7 +59,7 @@ class Start:
 
 
 @dataclass(frozen=True)
-class Backoff:
+class BackoffPolicy:
     initial: float
     max: float
     multiplier: float
@@ -65,7 +71,7 @@ class Backoff:
 class RestartPolicy:
     max_restarts: int
     window: float
-    backoff: Backoff
+    backoff: BackoffPolicy
     no_restart_exit_codes: FrozenSet[int]
 
 
@@ -73,7 +79,7 @@ class RestartPolicy:
 class GiveUp:
     action: str
     retry_every: float
-    escalate: Tuple[Any, ...]
+    escalate: Tuple[ActionSpec, ...]
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ class Watch:
     stop_timeout: float
     restart: RestartPolicy
     on_giveup: GiveUp
-    probes: Tuple[Any, ...]
+    probes: Tuple[ProbeSpec, ...]
     fingerprint: str  # sha256 of the merged entry's canonical JSON: equal means unchanged on reload
 
 
@@ -99,7 +105,7 @@ class Config:
     scope: Tuple[str, ...]
     not_after: Optional[str]
     watches: Tuple[Watch, ...]
-    extras: Dict[str, Any] = field(default_factory=dict)  # other top-level sections
+    haproxy_agent: Tuple[ListenerSpec, ...] = ()
 
     def watch(self, name: str) -> Optional[Watch]:
         return next((w for w in self.watches if w.name == name), None)
@@ -143,7 +149,7 @@ def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
         restart=RestartPolicy(
             max_restarts=int(m["restart"]["max_restarts"]),
             window=parse_duration(m["restart"]["window"]),
-            backoff=Backoff(
+            backoff=BackoffPolicy(
                 initial=parse_duration(b["initial"]), max=parse_duration(b["max"]),
                 multiplier=float(b["multiplier"]), jitter=float(b["jitter"]),
                 reset_after=parse_duration(b["reset_after"]),
@@ -153,9 +159,9 @@ def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
         on_giveup=GiveUp(
             action=m["on_giveup"]["action"],
             retry_every=parse_duration(m["on_giveup"]["retry_every"]),
-            escalate=tuple(m["on_giveup"].get("escalate", [])),
+            escalate=tuple(build_action(a, i) for i, a in enumerate(m["on_giveup"].get("escalate", []))),
         ),
-        probes=tuple(m.get("probes", [])),
+        probes=tuple(build_probe(p) for p in m.get("probes", [])),
         fingerprint=sha256_hex(json.dumps(m, sort_keys=True, default=str).encode()),
     )
 
@@ -178,7 +184,6 @@ def _start(s: Dict[str, Any]) -> Start:
 
 def build_config(path: str, doc: Dict[str, Any]) -> Config:
     defaults = doc.get("defaults", {}) or {}
-    known = {"version", "serial", "scope", "not_after", "defaults", "watches"}
     return Config(
         path=path,
         version=int(doc["version"]),
@@ -186,6 +191,6 @@ def build_config(path: str, doc: Dict[str, Any]) -> Config:
         scope=tuple(doc.get("scope", [])),
         not_after=doc.get("not_after"),
         watches=tuple(build_watch(w, defaults) for w in doc.get("watches", [])),
-        extras={k: v for k, v in doc.items() if k not in known},
+        haproxy_agent=tuple(build_listener(cfg) for cfg in doc.get("haproxy_agent", [])),
     )
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any, Dict
 
-from .durations import PATTERN as DURATION_PATTERN
+from ..durations import PATTERN as DURATION_PATTERN
+from .action_schema import ACTION_SCHEMA, TOP_LEVEL_SCHEMA
+from .probe_schema import PROBE_SCHEMA
 
 Schema = Dict[str, Any]
 
@@ -81,30 +83,6 @@ INSTANCES = _obj({
 })
 
 
-def _probe_schema() -> Schema:
-    try:
-        from ..probes.schema import PROBE_SCHEMA
-        return dict(PROBE_SCHEMA)
-    except ImportError:  # pragma: no cover - the probes package is optional while it lands
-        return {"type": "object"}
-
-
-def _action_schema() -> Schema:
-    try:
-        from ..escalation.schema import ACTION_SCHEMA
-        return dict(ACTION_SCHEMA)
-    except ImportError:  # pragma: no cover
-        return {"type": "object"}
-
-
-def _top_level_extras() -> Schema:
-    try:
-        from ..escalation.schema import TOP_LEVEL_SCHEMA
-        return dict(TOP_LEVEL_SCHEMA)
-    except ImportError:  # pragma: no cover
-        return {}
-
-
 def _watch_properties() -> Schema:
     return {
         "match": MATCH,
@@ -112,11 +90,11 @@ def _watch_properties() -> Schema:
         "start": START,
         "stop": STOP,
         "restart": RESTART,
-        "probes": {"type": "array", "items": _probe_schema()},
+        "probes": {"type": "array", "items": dict(PROBE_SCHEMA)},
         "on_giveup": _obj({
             "action": {"enum": ["stop_watching", "slow_retry", "escalate"]},
             "retry_every": _duration("with slow_retry: the pace of retries after giving up"),
-            "escalate": {"type": "array", "items": _action_schema()},
+            "escalate": {"type": "array", "items": dict(ACTION_SCHEMA)},
         }),
     }
 
@@ -132,7 +110,7 @@ def build() -> Schema:
         "not_after": {"type": "string", "description": "expiry time, RFC 3339"},
         "defaults": _obj(watch_props, description="merged under every watch"),
         "watches": {"type": "array", "items": watch},
-        **_top_level_extras(),
+        **TOP_LEVEL_SCHEMA,
     }
     schema = _obj(top, required=["version", "watches"])
     schema.update({

@@ -1,4 +1,10 @@
-"""Load YAML while remembering the line of every key, so errors can point at it."""
+"""Load YAML while remembering the line of every key, so errors can point at it.
+
+Bounded, because a config is untrusted input until its signature holds and `procguard
+check` runs on whatever it is given: the text's size, the nesting depth and the number of
+nodes built (an alias counts again each time it is used, so an alias bomb stops early).
+Anything the YAML library raises becomes a one-line problem, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,10 @@ from typing import Any, Dict, List, Tuple
 import yaml
 
 Path = Tuple[Any, ...]
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 200_000
 
 
 @dataclass
@@ -49,16 +59,27 @@ class LoadError(Exception):
         self.problem = problem
 
 
+class _Budget:
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+
 def load(text: str, file: str) -> Source:
     """Parse `text`; raise LoadError with the line for broken YAML or duplicate keys."""
+    if len(text) > MAX_BYTES:
+        raise LoadError(Problem(file, 1, "", f"is larger than {MAX_BYTES // 1024} KiB; split it or trim it"))
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return Source(file, None, {(): 1})
         source = Source(file, None, {})
-        source.data = _build(loader, node, (), source)
+        source.data = _build(loader, node, (), source, _Budget())
         return source
+    except RecursionError:
+        raise LoadError(Problem(file, 1, "", f"is nested too deeply (at most {MAX_DEPTH} levels)")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -67,13 +88,26 @@ def load(text: str, file: str) -> Source:
             what = f"{what} ({exc.context} started on line {exc.context_mark.line + 1})"
         raise LoadError(Problem(file, line, "", f"broken YAML: {what}; fix the syntax on this line")) from None
     except yaml.YAMLError as exc:
-        raise LoadError(Problem(file, 1, "", f"broken YAML: {exc}")) from None
+        raise LoadError(Problem(file, 1, "", f"broken YAML: {_one_line(str(exc))}")) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. !!int of 5,000 digits, a bad !!timestamp
+        raise LoadError(Problem(file, 1, "", f"a value cannot be read: {_one_line(str(exc))}")) from None
     finally:
         loader.dispose()
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Source) -> Any:
-    source.lines.setdefault(path, node.start_mark.line + 1)
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Source, budget: _Budget) -> Any:
+    budget.nodes += 1
+    line = node.start_mark.line + 1
+    if budget.nodes > MAX_NODES:
+        raise LoadError(Problem(source.file, line, dotted(path),
+                                f"more than {MAX_NODES} values (an alias used too often?); simplify the file"))
+    if len(path) > MAX_DEPTH:
+        raise LoadError(Problem(source.file, line, dotted(path), f"is nested too deeply (at most {MAX_DEPTH} levels)"))
+    source.lines.setdefault(path, line)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: Dict[Any, Any] = {}
@@ -87,12 +121,12 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Source)
                     source.file, key_node.start_mark.line + 1, dotted(child),
                     "duplicate key; keep only one of them"))
             source.lines[child] = key_node.start_mark.line + 1
-            result[key] = _build(loader, value_node, child, source)
+            result[key] = _build(loader, value_node, child, source, budget)
         return result
     if isinstance(node, yaml.SequenceNode):
         items: List[Any] = []
         for index, item in enumerate(node.value):
-            items.append(_build(loader, item, path + (index,), source))
+            items.append(_build(loader, item, path + (index,), source, budget))
         return items
     value = loader.construct_object(node, deep=True)
     if isinstance(value, (datetime.date, datetime.datetime)):

@@ -1,7 +1,8 @@
-"""The agent's end of the control socket, driven by the engine's epoll (never blocks).
+"""The agent's end of the control socket, driven by the event loop's readers (never blocks).
 
 The socket is created mode 0600 in a 0700 directory, and every client's uid is checked
 with SO_PEERCRED: only root (or the agent's own user) may pause or restart services.
+A companion of the engine (observer.Companion): started once the first config is in force.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ import socket
 import struct
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from ..loop import Loop
 from .protocol import MAX_REQUEST, decode, encode
 
 Handler = Callable[[Dict[str, Any], int], Dict[str, Any]]
 
 
 class ControlServer:
-    def __init__(self, path: str, handler: Handler, on_refused: Callable[[int, str], None]) -> None:
+    def __init__(self, path: str, handler: Handler, on_refused: Callable[[int, str], None], loop: Loop) -> None:
         self.path = path
         self.handler = handler
         self.on_refused = on_refused
+        self.loop = loop
+        self.sock: Optional[socket.socket] = None
+        self.clients: Dict[int, Tuple[socket.socket, bytearray]] = {}
+
+    def start(self) -> None:
+        path = self.path
         directory = os.path.dirname(path)
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if os.path.exists(path):
@@ -33,12 +41,16 @@ class ControlServer:
             os.umask(old)
         os.chmod(path, 0o600)
         self.sock.listen(16)
-        self.clients: Dict[int, Tuple[socket.socket, bytearray]] = {}
+        self.loop.add_reader(self.sock.fileno(), self._accept_ready)
 
-    def fileno(self) -> int:
-        return self.sock.fileno()
+    def reloaded(self) -> None:
+        pass
+
+    def _accept_ready(self) -> None:
+        self.accept()
 
     def accept(self) -> Optional[socket.socket]:
+        assert self.sock is not None
         try:
             conn, _ = self.sock.accept()
         except (BlockingIOError, InterruptedError):
@@ -49,8 +61,16 @@ class ControlServer:
             self.on_refused(uid, "not root")
             conn.close()
             return None
-        self.clients[conn.fileno()] = (conn, bytearray())
+        fd = conn.fileno()
+        self.clients[fd] = (conn, bytearray())
+        self.loop.add_reader(fd, lambda: self._serve(fd))
         return conn
+
+    def _serve(self, fd: int) -> None:
+        try:
+            self.readable(fd)
+        except Exception:  # a bad client must never take the agent down
+            self.drop(fd)
 
     def readable(self, fd: int) -> bool:
         """Read what the client sent; answer once a whole line is in. True when done."""
@@ -83,12 +103,17 @@ class ControlServer:
     def drop(self, fd: int) -> None:
         entry = self.clients.pop(fd, None)
         if entry is not None:
+            self.loop.remove_reader(fd)
             entry[0].close()
 
-    def close(self) -> None:
+    def stop(self) -> None:
         for fd in list(self.clients):
             self.drop(fd)
+        if self.sock is None:
+            return
+        self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
+        self.sock = None
         try:
             os.unlink(self.path)
         except OSError:

@@ -9,8 +9,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from ..config.durations import parse_duration
-from ..probes.children import run_command
+from ..children.commands import run_command
+from ..config.action_spec import ActionSpec
+from ..fileio import write_atomically
 
 
 @dataclass
@@ -24,11 +25,11 @@ class Outcome:
 class Action:
     type = "?"
 
-    def __init__(self, cfg: Dict[str, Any], index: int, host: str) -> None:
-        self.cfg = cfg
-        self.name = cfg.get("name") or f"{cfg['type']}-{index + 1}"
-        self.timeout = parse_duration(cfg.get("timeout", 30))
-        self.undo_after = parse_duration(cfg.get("undo_after", 30))
+    def __init__(self, spec: ActionSpec, host: str) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.timeout = spec.timeout
+        self.undo_after = spec.undo_after
         self.host = host
 
     def prepare(self) -> Optional[Outcome]:
@@ -44,7 +45,7 @@ class Action:
 
     def _run(self, argv: List[str], ctx: Dict[str, Any], extra_env: Optional[Dict[str, str]] = None) -> Outcome:
         env = dict(os.environ)
-        env.update(self.cfg.get("env") or {})
+        env.update(self.spec.opt("env") or {})
         env.update(extra_env or {})
         env.update({
             "PROCGUARD_WATCH": str(ctx.get("watch", "")),
@@ -63,34 +64,30 @@ class CommandAction(Action):
     type = "command"
 
     def do(self, ctx: Dict[str, Any]) -> Outcome:
-        return self._run(list(self.cfg["argv"]), ctx)
+        return self._run(list(self.spec.opt("argv")), ctx)
 
     def undo(self, ctx: Dict[str, Any]) -> Optional[Outcome]:
-        if not self.cfg.get("undo_argv"):
+        if not self.spec.opt("undo_argv"):
             return None
-        return self._run(list(self.cfg["undo_argv"]), ctx)
+        return self._run(list(self.spec.opt("undo_argv")), ctx)
 
 
 class KeepalivedAction(Action):
     """Writes an integer to keepalived's track_file: VRRP priority + weight * value."""
     type = "keepalived"
 
-    def __init__(self, cfg: Dict[str, Any], index: int, host: str) -> None:
-        super().__init__(cfg, index, host)
-        self.path = cfg["track_file"]
-        self.bad = int(cfg.get("weight", -254))
-        self.good = int(cfg.get("healthy_weight", 0))
+    def __init__(self, spec: ActionSpec, host: str) -> None:
+        super().__init__(spec, host)
+        self.path = spec.opt("track_file")
+        self.bad = int(spec.opt("weight"))
+        self.good = int(spec.opt("healthy_weight"))
 
     def write(self, value: int) -> Outcome:
         started = time.monotonic()
         folder = os.path.dirname(self.path) or "/"
         try:
             os.makedirs(folder, exist_ok=True)
-            fd, tmp = _tempfile().mkstemp(prefix=".procguard-", dir=folder)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f"{value}\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.path)          # keepalived sees a whole number, never half
+            write_atomically(self.path, f"{value}\n".encode(), 0o644)  # keepalived sees a whole number
         except OSError as exc:
             return Outcome(False, "error", f"{self.path}: {exc.strerror or exc}", time.monotonic() - started)
         return Outcome(True, f"weight {value} written", "", time.monotonic() - started)
@@ -111,31 +108,29 @@ class PacemakerAction(Action):
     """Node health attribute through attrd_updater, or a ban through crm_resource."""
     type = "pacemaker"
 
-    def __init__(self, cfg: Dict[str, Any], index: int, host: str) -> None:
-        super().__init__(cfg, index, host)
-        self.mode = cfg.get("mode", "health")
-        if self.mode == "ban" and not cfg.get("resource"):
-            raise ValueError(f"action {self.name}: mode ban needs `resource`")
-        self.attribute = cfg.get("attribute", "#health-procguard")
-        self.node = cfg.get("node")
+    def __init__(self, spec: ActionSpec, host: str) -> None:
+        super().__init__(spec, host)
+        self.mode = spec.opt("mode")
+        self.attribute = spec.opt("attribute")
+        self.node = spec.opt("node")
 
     def _attr(self, value: str) -> List[str]:
         argv = [_tool("attrd_updater"), "-n", self.attribute, "-U", value]
         return argv + (["-N", self.node] if self.node else [])
 
     def _ban(self, verb: str) -> List[str]:
-        argv = [_tool("crm_resource"), verb, "--resource", self.cfg["resource"]]
+        argv = [_tool("crm_resource"), verb, "--resource", self.spec.opt("resource")]
         return argv + (["--node", self.node] if self.node else [])
 
     def do(self, ctx: Dict[str, Any]) -> Outcome:
         if self.mode == "ban":
             return self._run(self._ban("--ban"), ctx)
-        return self._run(self._attr(self.cfg.get("value", "red")), ctx)
+        return self._run(self._attr(self.spec.opt("value")), ctx)
 
     def undo(self, ctx: Dict[str, Any]) -> Optional[Outcome]:
         if self.mode == "ban":
             return self._run(self._ban("--clear"), ctx)
-        return self._run(self._attr(self.cfg.get("healthy_value", "green")), ctx)
+        return self._run(self._attr(self.spec.opt("healthy_value")), ctx)
 
 
 class HaproxyAgentAction(Action):
@@ -144,10 +139,10 @@ class HaproxyAgentAction(Action):
     escalation in `procguard status`."""
     type = "haproxy_agent"
 
-    def __init__(self, cfg: Dict[str, Any], index: int, host: str, board: Any = None) -> None:
-        super().__init__(cfg, index, host)
+    def __init__(self, spec: ActionSpec, host: str, board: Any = None) -> None:
+        super().__init__(spec, host)
         self.board = board
-        self.state = cfg.get("state")
+        self.state = spec.opt("state")
 
     def do(self, ctx: Dict[str, Any]) -> Outcome:
         if self.state and self.board is not None:
@@ -169,8 +164,3 @@ def _tool(name: str) -> str:
 TYPES = {"command": CommandAction, "keepalived": KeepalivedAction, "pacemaker": PacemakerAction,
          "haproxy_agent": HaproxyAgentAction}
 
-
-def _tempfile() -> Any:
-    import tempfile  # loaded only when a keepalived track file is written
-
-    return tempfile

@@ -19,19 +19,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from ..config.durations import parse_duration
+from ..config.action_spec import Server
 
 READ_WAIT = 0.25     # how long to wait for agent-send when a listener serves several servers
 RANK = {"healthy": 0, "unhealthy": 1, "gave_up": 2}
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    watches: Tuple[str, ...]
-    healthy: str = "up ready 100%"
-    unhealthy: str = "drain"
-    gave_up: str = "down"
 
 
 @dataclass
@@ -39,23 +30,6 @@ class _Health:
     healthy: bool
     gave_up: bool
     gave_up_until: float = 0.0      # monotonic: still answered as gave up until then
-
-
-def parse_listener(cfg: Dict[str, Any]) -> Tuple[str, int, float, Tuple[Server, ...]]:
-    servers = []
-    for s in cfg["servers"]:
-        healthy = s.get("healthy", "up")
-        if healthy == "up":
-            healthy = "up ready 100%"
-        elif healthy.endswith("%"):
-            healthy = f"up ready {healthy}"
-        servers.append(Server(s["name"], tuple(s["watches"]), healthy,
-                              s.get("unhealthy", "drain"), s.get("gave_up", "down")))
-    names = [s.name for s in servers]
-    if len(set(names)) != len(names):
-        raise ValueError(f"server names must be unique within a listener: {', '.join(names)}")
-    return (cfg.get("address", "127.0.0.1"), int(cfg["port"]),
-            parse_duration(cfg.get("recover_after", 10)), tuple(servers))
 
 
 class HealthBoard:

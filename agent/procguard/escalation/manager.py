@@ -17,13 +17,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..events import catalog
-from ..probes.children import REGISTRY
+from ..config.action_spec import ActionSpec, ListenerSpec, Server
 from .actions import TYPES, Action, HaproxyAgentAction, Outcome
-from .haproxy import AgentListener, HealthBoard, Server, parse_listener
+from .haproxy import AgentListener, HealthBoard
 
 Post = Callable[[Callable[[], None]], None]
-_MSG = {m.name: m for m in catalog.escalation.MESSAGES}
 
 
 @dataclass
@@ -38,7 +36,7 @@ class _ActionState:
 @dataclass
 class _WatchEsc:
     name: str
-    cfg: Tuple[Any, ...]
+    specs: Tuple[ActionSpec, ...]
     actions: List[_ActionState]
     # made with the worker, on the first job: a watch without actions costs no queue or thread
     jobs: Optional[queue.Queue[Optional[Tuple[str, _ActionState, Dict[str, Any]]]]] = None
@@ -55,71 +53,57 @@ class EscalationManager:
         self.board = HealthBoard()
         self.listeners: List[AgentListener] = []
         self.recover_after = 10.0
-        self._listener_cfg: Any = None
+        self._listener_specs: Tuple[ListenerSpec, ...] = ()
         self._watches: Dict[str, _WatchEsc] = {}
 
     # ---- configuration -------------------------------------------------------------
-    def configure(self, top_level_cfg: Dict[str, Any], watch_actions: Dict[str, List[Dict[str, Any]]]) -> None:
-        self._configure_listeners(top_level_cfg.get("haproxy_agent") or [])
+    def configure(self, listeners: Tuple[ListenerSpec, ...], watch_actions: Dict[str, Tuple[ActionSpec, ...]]) -> None:
+        """Apply the listeners and each watch's actions; unchanged actions keep their state."""
+        self._configure_listeners(listeners)
         for name in list(self._watches):
             if name not in watch_actions:
                 self._drop(name)
-        for name, cfgs in watch_actions.items():
-            cfg = tuple(repr(sorted(c.items())) for c in cfgs or ())
+        for name, specs in watch_actions.items():
             old = self._watches.get(name)
-            if old is not None and old.cfg == cfg:
+            if old is not None and old.specs == specs:
                 continue
-            try:
-                actions = [self._build(c, i) for i, c in enumerate(cfgs or ())]
-            except (ValueError, KeyError, TypeError) as exc:
-                self.emitter.emit(_MSG["escalation_config_refused"], watch=name, reason=str(exc))
-                actions = []
             if old is not None:
                 self._drop(name)
-            w = _WatchEsc(name, cfg, [_ActionState(a) for a in actions])
+            w = _WatchEsc(name, specs, [_ActionState(self._build(spec)) for spec in specs])
             self._watches[name] = w
             for st in w.actions:
                 if type(st.action).prepare is not Action.prepare:
                     self._queue(w, "prepare", st, {"watch": name, "event": "configured"})
 
-    def _build(self, cfg: Dict[str, Any], index: int) -> Action:
-        kind = cfg.get("type")
-        if kind not in TYPES:
-            raise ValueError(f"unknown action type {kind!r}; use one of {', '.join(TYPES)}")
-        if kind == "haproxy_agent":
-            return HaproxyAgentAction(cfg, index, self.host, self.board)
-        return TYPES[kind](cfg, index, self.host)
+    def _build(self, spec: ActionSpec) -> Action:
+        if spec.type == "haproxy_agent":
+            return HaproxyAgentAction(spec, self.host, self.board)
+        return TYPES[spec.type](spec, self.host)
 
-    def _configure_listeners(self, cfgs: List[Dict[str, Any]]) -> None:
-        key = repr(cfgs)
-        if key == self._listener_cfg:
+    def _configure_listeners(self, specs: Tuple[ListenerSpec, ...]) -> None:
+        if specs == self._listener_specs:
             return
-        self._listener_cfg = key
+        self._listener_specs = specs
         for listener in self.listeners:
             listener.stop()
         for listener in self.listeners:
             listener.join(1.0)
         self.listeners = []
-        for cfg in cfgs:
+        for spec in specs:
+            self.recover_after = max(self.recover_after if self.listeners else 0.0, spec.recover_after)
             try:
-                address, port, recover_after, servers = parse_listener(cfg)
-            except (ValueError, KeyError, TypeError) as exc:
-                self.emitter.emit(_MSG["escalation_config_refused"], watch="-", reason=f"haproxy_agent: {exc}")
-                continue
-            self.recover_after = max(self.recover_after if self.listeners else 0.0, recover_after)
-            try:
-                listener = AgentListener(address, port, servers, self.board, self._answer_changed)
+                listener = AgentListener(spec.address, spec.port, spec.servers, self.board, self._answer_changed)
             except OSError as exc:
-                self.emitter.emit(_MSG["haproxy_agent_failed"], address=address, port=port,
+                self.emitter.emit("haproxy_agent_failed", address=spec.address, port=spec.port,
                                   reason=exc.strerror or str(exc))
                 continue
             listener.start()
             self.listeners.append(listener)
-            self.emitter.emit(_MSG["haproxy_agent_listening"], address=address, port=listener.port,
-                              servers=",".join(s.name for s in servers))
+            self.emitter.emit("haproxy_agent_listening", address=spec.address, port=listener.port,
+                              servers=",".join(s.name for s in spec.servers))
 
     def _answer_changed(self, server: Server, answer: str) -> None:      # listener thread
-        self.post(lambda: self.emitter.emit(_MSG["haproxy_answer_changed"], server=server.name,
+        self.post(lambda: self.emitter.emit("haproxy_answer_changed", server=server.name,
                                             answer=answer, watches=",".join(server.watches)))
 
     # ---- engine notices ------------------------------------------------------------
@@ -134,7 +118,7 @@ class EscalationManager:
         todo = [st for st in w.actions if st.state in ("idle", "undoing", "failed")]
         if not todo:
             return
-        self.emitter.emit(_MSG["escalation_started"], watch=watch,
+        self.emitter.emit("escalation_started", watch=watch,
                           actions=",".join(st.action.name for st in todo), reason=ctx.get("reason"))
         for st in todo:
             self._set(st, "running")
@@ -159,7 +143,7 @@ class EscalationManager:
             st.timer = timer
             timer.start()
         delays = sorted({st.action.undo_after for st in live})
-        self.emitter.emit(_MSG["undo_scheduled"], watch=watch,
+        self.emitter.emit("undo_scheduled", watch=watch,
                           after="/".join(f"{d:g}s" for d in delays))
 
     def set_health(self, watch: str, healthy: bool, gave_up: bool) -> None:
@@ -184,9 +168,6 @@ class EscalationManager:
                                 "listener": f"{listener.address}:{listener.port}"})
         return out
 
-    def owned_pids(self) -> Tuple[int, ...]:
-        return REGISTRY.owned_pids()
-
     def env_for(self, watch: str) -> Dict[str, str]:
         return {}
 
@@ -199,7 +180,7 @@ class EscalationManager:
         for listener in self.listeners:
             listener.join(max(0.0, deadline - time.monotonic()))
         self.listeners = []
-        self._listener_cfg = None
+        self._listener_specs = ()
 
     # ---- internals -----------------------------------------------------------------
     def _drop(self, name: str) -> None:
@@ -222,7 +203,7 @@ class EscalationManager:
                 st.timer.cancel()
                 st.timer = None
             self._set(st, "in_force")
-        self.emitter.emit(_MSG["undo_cancelled"], watch=w.name, reason=reason)
+        self.emitter.emit("undo_cancelled", watch=w.name, reason=reason)
 
     def _undo_due(self, w: _WatchEsc, gen: int, st: _ActionState, ctx: Dict[str, Any]) -> None:
         if self._watches.get(w.name) is not w or gen != w.gen or st.state != "undo_pending":
@@ -266,7 +247,7 @@ class EscalationManager:
         a = st.action
         if kind == "prepare":
             if outcome is not None and not outcome.ok:
-                self.emitter.emit(_MSG["action_failed"], watch=w.name, action=a.name, type=a.type,
+                self.emitter.emit("action_failed", watch=w.name, action=a.name, type=a.type,
                                   result=outcome.result, output=outcome.output[-300:] or None)
             return
         if kind == "do":
@@ -274,17 +255,17 @@ class EscalationManager:
                 st.last = outcome.result if outcome else "nothing to do"
                 if st.state == "running":
                     self._set(st, "in_force")
-                self.emitter.emit(_MSG["action_done"], watch=w.name, action=a.name, type=a.type,
+                self.emitter.emit("action_done", watch=w.name, action=a.name, type=a.type,
                                   result=st.last, duration=f"{outcome.duration:.2f}s" if outcome else None)
                 return
             st.last = outcome.result
             if st.state == "running":
                 self._set(st, "failed")
             if outcome.result == "timeout":
-                self.emitter.emit(_MSG["action_timeout"], watch=w.name, action=a.name, type=a.type,
+                self.emitter.emit("action_timeout", watch=w.name, action=a.name, type=a.type,
                                   timeout=f"{a.timeout:g}s")
             else:
-                self.emitter.emit(_MSG["action_failed"], watch=w.name, action=a.name, type=a.type,
+                self.emitter.emit("action_failed", watch=w.name, action=a.name, type=a.type,
                                   result=outcome.result, output=outcome.output[-300:] or None)
             return
         # undo
@@ -292,10 +273,10 @@ class EscalationManager:
             st.last = outcome.result if outcome else "nothing to undo"
             if st.state == "undoing":
                 self._set(st, "idle")
-            self.emitter.emit(_MSG["action_undone"], watch=w.name, action=a.name, type=a.type, result=st.last)
+            self.emitter.emit("action_undone", watch=w.name, action=a.name, type=a.type, result=st.last)
             return
         st.last = outcome.result
         if st.state == "undoing":
             self._set(st, "failed")
-        self.emitter.emit(_MSG["undo_failed"], watch=w.name, action=a.name, type=a.type,
+        self.emitter.emit("undo_failed", watch=w.name, action=a.name, type=a.type,
                           result=outcome.result, output=outcome.output[-300:] or None)

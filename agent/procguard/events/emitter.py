@@ -13,6 +13,7 @@ import socket
 import time
 from typing import Callable, Deque, Dict, List, Optional, TextIO, Tuple
 
+from . import catalog
 from .message import SEVERITIES, Message
 
 FACILITIES = {
@@ -47,7 +48,9 @@ class Emitter:
         self.recent: Deque[Tuple[float, str]] = collections.deque(maxlen=history)
         self._sock: Optional[socket.socket] = None
 
-    def emit(self, msg: Message, **fields: object) -> str:
+    def emit(self, name: str, **fields: object) -> str:
+        """Log the catalog message called `name` (a KeyError names an event missing from it)."""
+        msg = catalog.get(name)
         line = msg.render(fields)
         self.recent.append((time.time(), line))
         self._to_syslog(msg, line)

@@ -1,12 +1,6 @@
 """Stall probes: http, tcp, exec, heartbeat_file, proc_state, notify (see docs/probes.md).
 
-The engine uses `ProbeManager` (manager.py), `PROBE_SCHEMA` (schema.py), `write_snapshot`
-(snapshot.py) and, for reaping, `children.REGISTRY`.
+manager.py runs them (one worker thread each) and turns results into verdicts; adapter.py
+plugs the manager into the engine as a WatchObserver; snapshot.py writes what a stalled
+process looked like before it is stopped.
 """
-
-from .children import REGISTRY, run_command
-from .manager import ProbeManager
-from .schema import PROBE_SCHEMA
-from .snapshot import write_snapshot
-
-__all__ = ["PROBE_SCHEMA", "REGISTRY", "ProbeManager", "run_command", "write_snapshot"]

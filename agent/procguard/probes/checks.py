@@ -9,8 +9,8 @@ import socket
 import time
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
-from .children import run_command
-from .spec import ProbeSpec
+from ..children.commands import run_command
+from ..config.probe_spec import ProbeSpec
 
 Outcome = Tuple[bool, str]
 BODY_LIMIT = 65536

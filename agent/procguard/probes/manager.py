@@ -16,23 +16,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..events import catalog
-from ..signing.state import sha256_hex
+from ..fileio import sha256_hex
 from .checks import CHECKS
-from .children import REGISTRY
 from .runner import NotifyListener, ProbeResult, ProbeRunner, _Worker
 from .snapshot import write_snapshot
-from .spec import ProbeSpec, normalize_all
+from ..config.probe_spec import ProbeSpec
 
 Post = Callable[[Callable[[], None]], None]
 Verdict = Callable[[str, str, Dict[str, Any]], None]
-
-_MSG = {name: catalog.get(name) for name in (
-    "probe_failed", "stall_detected", "stall_cleared", "probe_ready", "snapshot_written",
-    "snapshot_failed", "probe_killed", "notify_socket_failed", "notify_status",
-    "probe_config_refused",
-)}
-
 
 @dataclass
 class _ProbeState:
@@ -73,14 +64,9 @@ class ProbeManager:
         self._watches: Dict[str, _Watch] = {}
 
     # ---- configuration -------------------------------------------------------------
-    def configure(self, watch_name: str, probe_cfgs: Sequence[Dict[str, Any]],
+    def configure(self, watch_name: str, specs: Tuple[ProbeSpec, ...],
                   pids: Callable[[], Tuple[int, ...]]) -> None:
-        """Apply a watch's `probes:` list. Unchanged probes keep running (and their counts)."""
-        try:
-            specs = normalize_all(probe_cfgs)
-        except (ValueError, KeyError, TypeError) as exc:
-            self.emitter.emit(_MSG["probe_config_refused"], watch=watch_name, reason=str(exc))
-            specs = ()
+        """Apply a watch's probes. Unchanged probes keep running (and their counts)."""
         old = self._watches.get(watch_name)
         if old is not None and old.specs == specs:
             old.pids = pids
@@ -99,7 +85,7 @@ class ProbeManager:
                 try:
                     listener = NotifyListener(watch_name, spec, path, pids, deliver)
                 except OSError as exc:
-                    self.emitter.emit(_MSG["notify_socket_failed"], watch=watch_name, path=path,
+                    self.emitter.emit("notify_socket_failed", watch=watch_name, path=path,
                                       reason=exc.strerror or str(exc))
                     continue
                 w.notify_path = path
@@ -150,11 +136,6 @@ class ProbeManager:
             env["WATCHDOG_USEC"] = str(int(spec.interval * 1_000_000))
         return env
 
-    def owned_pids(self) -> Tuple[int, ...]:
-        """Pids of exec probes in flight: not to be adopted, nor reported as orphans; leave
-        their status in procguard.children.REAPER (we reap or claim them ourselves)."""
-        return REGISTRY.owned_pids()
-
     def is_stalled(self, watch_name: str) -> bool:
         w = self._watches.get(watch_name)
         return bool(w and w.stalled)
@@ -198,11 +179,11 @@ class ProbeManager:
         try:
             path = write_snapshot(self.state_dir, watch_name, list(pids), self.status(watch_name), recent)
         except OSError as exc:
-            self.emitter.emit(_MSG["snapshot_failed"], watch=watch_name,
+            self.emitter.emit("snapshot_failed", watch=watch_name,
                               path=os.path.join(self.state_dir, "snapshots"),
                               reason=exc.strerror or str(exc))
             return None
-        self.emitter.emit(_MSG["snapshot_written"], watch=watch_name,
+        self.emitter.emit("snapshot_written", watch=watch_name,
                           pids=",".join(map(str, pids)), path=path)
         return path
 
@@ -219,7 +200,7 @@ class ProbeManager:
         spec = st.spec
         if r.kind == "status":
             w.service_status = r.reason
-            self.emitter.emit(_MSG["notify_status"], watch=w.name, pid=r.pid, status=r.reason)
+            self.emitter.emit("notify_status", watch=w.name, pid=r.pid, status=r.reason)
             return
         if r.kind == "ready":
             # Accepted whatever its epoch: the listener checked that the sender belongs to
@@ -237,7 +218,7 @@ class ProbeManager:
             if st.stalled and st.successes >= spec.rise:
                 st.stalled = False
                 st.stalled_since = None
-                self.emitter.emit(_MSG["stall_cleared"], watch=w.name, probe=spec.name,
+                self.emitter.emit("stall_cleared", watch=w.name, probe=spec.name,
                                   type=spec.type, successes=st.successes)
                 if w.stalled and not any(s.stalled for s in w.states.values()):
                     w.stalled = False
@@ -246,17 +227,17 @@ class ProbeManager:
         st.successes = 0
         st.failures += 1
         if spec.type == "exec" and r.reason.startswith("timeout"):
-            self.emitter.emit(_MSG["probe_killed"], watch=w.name, probe=spec.name,
+            self.emitter.emit("probe_killed", watch=w.name, probe=spec.name,
                               pid=r.pid, timeout=f"{spec.timeout:g}s")
         if st.stalled:
             return
-        self.emitter.emit(_MSG["probe_failed"], watch=w.name, probe=spec.name, type=spec.type,
+        self.emitter.emit("probe_failed", watch=w.name, probe=spec.name, type=spec.type,
                           reason=r.reason, failures=st.failures, fall=spec.fall)
         if st.failures >= spec.fall:
             st.stalled = True
             st.stalled_since = time.time()
             pids = _safe_pids(w)
-            self.emitter.emit(_MSG["stall_detected"], watch=w.name, probe=spec.name,
+            self.emitter.emit("stall_detected", watch=w.name, probe=spec.name,
                               type=spec.type, pids=",".join(map(str, pids)),
                               failures=st.failures, reason=r.reason)
             if not w.stalled:
@@ -271,7 +252,7 @@ class ProbeManager:
             return
         st.ready_epoch = w.epoch
         pid = r.pid or (_safe_pids(w) or (None,))[0]
-        self.emitter.emit(_MSG["probe_ready"], watch=w.name, probe=st.spec.name,
+        self.emitter.emit("probe_ready", watch=w.name, probe=st.spec.name,
                           type=st.spec.type, pid=pid, reason=r.reason)
         self.on_verdict(w.name, "ready", {"probe": st.spec.name, "type": st.spec.type, "pid": pid})
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Tuple
 
 from .checks import Check, read_state
-from .spec import ProbeSpec
+from ..config.probe_spec import ProbeSpec
 
 Pids = Callable[[], Tuple[int, ...]]
 

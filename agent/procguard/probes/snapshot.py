@@ -12,6 +12,8 @@ import os
 import time
 from typing import Any, Dict, Iterable, List, Sequence, Tuple, Union
 
+from ..fileio import write_atomically
+
 KEEP = 20
 Event = Union[str, Tuple[float, str]]
 
@@ -87,12 +89,7 @@ def write_snapshot(
         "probes": probe_status,
         "recent_events": events,
     }
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(doc, indent=2, default=str).encode("utf-8") + b"\n", 0o600)
     _prune(folder, watch)
     return path
 

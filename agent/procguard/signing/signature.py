@@ -24,8 +24,8 @@ from typing import Dict, Optional
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import errors
-from .errors import Refusal
+from .. import refusal as errors
+from ..refusal import Refusal
 from .keys import KEY_ID_RE, PathLike, TrustStore, key_id, load_private_key
 
 VERSION_LINE = "procguard-signature 1"

@@ -9,10 +9,24 @@ from __future__ import annotations
 
 import os
 import select
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Protocol
 
 from ..proc import procfs
 from ..proc.procfs import Identity
+
+
+class Watcher(Protocol):
+    """What the engine needs of a death detector."""
+
+    kind: str
+    poll_interval: Optional[float]
+
+    def add(self, identity: Identity) -> bool: ...
+    def remove(self, pid: int) -> None: ...
+    def pidfd_of(self, pid: int) -> Optional[int]: ...
+    def on_ready(self, fd: int) -> Optional[Identity]: ...
+    def poll_dead(self) -> List[Identity]: ...
+    def close(self) -> None: ...
 
 
 class PidfdWatcher:
@@ -62,9 +76,6 @@ class PidfdWatcher:
                 pass
             os.close(fd)
 
-    def owns(self, fd: int) -> bool:
-        return fd in self._by_fd
-
     def pidfd_of(self, pid: int) -> Optional[int]:
         """The pidfd we hold for `pid`: signals sent through it cannot hit a reused PID."""
         return self._by_pid.get(pid)
@@ -78,9 +89,6 @@ class PidfdWatcher:
 
     def poll_dead(self) -> List[Identity]:
         return []
-
-    def count(self) -> int:
-        return len(self._by_fd)
 
     def close(self) -> None:
         for pid in list(self._by_pid):
@@ -105,9 +113,6 @@ class PollWatcher:
     def remove(self, pid: int) -> None:
         self._watched.pop(pid, None)
 
-    def owns(self, fd: int) -> bool:
-        return False
-
     def pidfd_of(self, pid: int) -> Optional[int]:
         return None
 
@@ -119,9 +124,6 @@ class PollWatcher:
         for identity in dead:
             self.remove(identity.pid)
         return dead
-
-    def count(self) -> int:
-        return len(self._watched)
 
     def close(self) -> None:
         self._watched.clear()

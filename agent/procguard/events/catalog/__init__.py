@@ -1,7 +1,8 @@
 """Every message procguard can log, in one place.
 
 Each area keeps its entries in its own module; this package gathers them, checks that IDs
-and names are unique, and offers lookup by name (`catalog.PROCESS_DIED`) or by ID.
+and names are unique, and offers the one lookup: `get(name)` (the emitter uses it; code
+emits by name, `emitter.emit("process_died", ...)`).
 """
 
 from __future__ import annotations
@@ -28,3 +29,8 @@ if len(BY_ID) != len(ALL) or len(BY_NAME) != len(ALL):
 def get(name: str) -> Message:
     """The message called `name` (for example 'process_died')."""
     return BY_NAME[name]
+
+
+def for_refusal(code: str) -> str:
+    """The name of the message that reports a refusal with this code."""
+    return security.REFUSAL_MESSAGES[code]

@@ -69,9 +69,4 @@ MESSAGES: Tuple[Message, ...] = (
             "What the agent tells HAProxy about a backend server changed (up, drain, down, "
             "maint or a weight), from the health of the watches the server depends on.",
             "None; `show servers state` on HAProxy's runtime API shows the effect."),
-    Message("PG5012", "escalation_config_refused", "err", "escalation configuration refused",
-            ("watch", "reason"),
-            "An escalation action or the haproxy_agent section cannot be used. The rest of the "
-            "configuration applies.",
-            "Fix the section; `procguard check FILE` names the problem."),
 )

@@ -59,9 +59,4 @@ MESSAGES: Tuple[Message, ...] = (
             ("watch", "pid", "status"),
             "The service sent STATUS=... on its notify socket; `procguard status` shows it too.",
             "None."),
-    Message("PG4010", "probe_config_refused", "err", "probe configuration refused",
-            ("watch", "reason"),
-            "The watch's `probes:` list cannot be used (for example two probes with one name, or "
-            "two notify probes). The watch runs without its probes.",
-            "Fix the `probes:` list; `procguard check FILE` names the problem."),
 )

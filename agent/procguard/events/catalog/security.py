@@ -164,19 +164,21 @@ MESSAGES: Tuple[Message, ...] = (
             "(sha256 of the DER certificate); otherwise investigate the network path."),
 )
 
-REFUSAL_MESSAGES: Dict[str, Message] = {
-    "bad_signature": MESSAGES[0],
-    "unknown_key": MESSAGES[1],
-    "revoked_key": MESSAGES[2],
-    "unsigned": MESSAGES[3],
-    "malformed_signature": MESSAGES[4],
-    "rollback": MESSAGES[5],
-    "out_of_scope": MESSAGES[6],
-    "expired": MESSAGES[7],
-    "missing_serial": MESSAGES[8],
-    "missing_scope": MESSAGES[9],
-    "bad_not_after": MESSAGES[10],
-    "unsafe_file": MESSAGES[11],
-    "missing_file": MESSAGES[12],
+REFUSAL_MESSAGES: Dict[str, str] = {
+    "bad_signature": "config_refused_bad_signature",
+    "unknown_key": "config_refused_unknown_key",
+    "revoked_key": "config_refused_revoked_key",
+    "unsigned": "config_refused_unsigned",
+    "malformed_signature": "config_refused_malformed_signature",
+    "rollback": "config_refused_rollback",
+    "out_of_scope": "config_refused_out_of_scope",
+    "expired": "config_refused_expired",
+    "missing_serial": "config_refused_missing_serial",
+    "missing_scope": "config_refused_missing_scope",
+    "bad_not_after": "config_refused_bad_not_after",
+    "unsafe_file": "unsafe_file",
+    "missing_file": "file_missing",
+    "invalid": "config_refused",
+    "check_failed": "config_refused",
 }
-"""Refusal code (procguard.signing.errors) -> the message to log for it."""
+"""Refusal code (procguard.refusal) -> the name of the message to log for it."""

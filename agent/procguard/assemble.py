@@ -1,0 +1,43 @@
+"""The composition root: builds the agent from its parts, and nothing else builds them.
+
+The engine imports only downward; this module is the one place that knows every part:
+the admitter, the spawner and the reaper below the engine; the probe and escalation
+adapters, the control server with its commands, and the pull worker above it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from .children.reaper import REAPER, Reaper
+from .control.commands import Commands
+from .control.server import ControlServer
+from .engine import Engine
+from .escalation.adapter import EscalationAdapter
+from .events.emitter import Emitter
+from .intake.admitter import Admitter
+from .probes.adapter import ProbesAdapter
+from .settings import Settings
+from .spawn import ProcessSpawner, Spawner
+
+
+def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner] = None,
+                 reaper: Reaper = REAPER, clock: Callable[[], float] = time.monotonic) -> Engine:
+    engine = Engine(settings, emitter, Admitter(settings, emitter),
+                    spawner or ProcessSpawner(settings.service_log_dir), reaper, clock)
+    engine.observers = [ProbesAdapter(engine), EscalationAdapter(engine)]
+    pull_status = None
+    if settings.pull.get("url"):
+        # imported only when pulling: the pull client loads `requests` (about 15 MiB)
+        from .intake.pull_worker import PullWorker
+
+        pull = PullWorker(settings.pull, settings.host_name, settings.config, engine.loop.post,
+                          engine.emit, engine.offer)
+        engine.companions.append(pull)
+        pull_status = pull.status
+    commands = Commands(engine, pull_status)
+    control = ControlServer(settings.socket, commands.handle,
+                            lambda uid, why: engine.emit("control_refused", uid=uid, reason=why), engine.loop)
+    engine.companions.insert(0, control)
+    return engine

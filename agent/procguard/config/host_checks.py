@@ -1,0 +1,76 @@
+"""What a config needs of the host it runs on: programs, users, groups and directories that
+exist. Run by `procguard check` and by the agent (on the host); not by `procguard sign`,
+which may run on a controller that has none of them."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+from typing import Any, Dict, Iterator, Tuple
+
+from .model import SERVICE_PATH, merged_entry
+
+Path = Tuple[Any, ...]
+Error = Tuple[Path, str]
+
+
+def host_errors(doc: Dict[str, Any]) -> Iterator[Error]:
+    defaults = doc.get("defaults", {}) or {}
+    for index, entry in enumerate(doc.get("watches", [])):
+        m = merged_entry(entry, defaults)
+        path: Path = ("watches", index)
+        if "user" in m.get("match", {}):
+            yield from _user(path + ("match", "user"), m["match"]["user"])
+        start = m.get("start")
+        if start is not None:
+            yield from _start(path + ("start",), start)
+        for p_index, probe in enumerate(m.get("probes", [])):
+            if probe["type"] == "exec" and probe["argv"][0].startswith("/"):
+                yield from _binary(path + ("probes", p_index, "argv", 0), probe["argv"][0], SERVICE_PATH)
+        for a_index, action in enumerate(m["on_giveup"].get("escalate", [])):
+            for key in ("argv", "undo_argv"):
+                if action["type"] == "command" and key in action and action[key][0].startswith("/"):
+                    yield from _binary(path + ("on_giveup", "escalate", a_index, key, 0), action[key][0], SERVICE_PATH)
+
+
+def _start(path: Path, start: Dict[str, Any]) -> Iterator[Error]:
+    if not start.get("shell"):
+        yield from _binary(path + ("argv", 0), start["argv"][0], dict(start.get("env", {})).get("PATH", SERVICE_PATH))
+    if "user" in start:
+        yield from _user(path + ("user",), start["user"])
+    if "group" in start:
+        try:
+            grp.getgrnam(start["group"])
+        except (KeyError, ValueError):
+            yield path + ("group",), f"group {start['group']!r} does not exist on this host; create it or fix the name"
+    if "cwd" in start and not _is_dir(start["cwd"]):
+        yield path + ("cwd",), f"{start['cwd']} is not a directory on this host; create it or fix the path"
+
+
+def _binary(path: Path, program: str, search_path: str) -> Iterator[Error]:
+    try:
+        if "/" in program:
+            if not os.path.isfile(program):
+                yield path, f"{program} does not exist; install it or fix the path"
+            elif not os.access(program, os.X_OK):
+                yield path, f"{program} is not executable; chmod +x it or fix the path"
+        elif shutil.which(program, path=search_path) is None:
+            yield path, f"{program!r} is not found in PATH; write its absolute path or install it"
+    except ValueError:  # a NUL byte in the name
+        yield path, "is not a usable file name; remove control characters"
+
+
+def _user(path: Path, name: str) -> Iterator[Error]:
+    try:
+        pwd.getpwnam(name)
+    except (KeyError, ValueError):
+        yield path, f"user {name!r} does not exist on this host; create it or fix the name"
+
+
+def _is_dir(name: str) -> bool:
+    try:
+        return os.path.isdir(name)
+    except ValueError:
+        return False

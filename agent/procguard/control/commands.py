@@ -1,0 +1,84 @@
+"""What the control socket can ask of the engine, and the status it reports."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from .. import __version__
+from ..engine import Engine
+from ..fileio import sha256_hex
+
+
+class Commands:
+    def __init__(self, engine: Engine, pull_status: Optional[Callable[[], Dict[str, Any]]] = None) -> None:
+        self.engine = engine
+        self.pull_status = pull_status
+
+    def handle(self, request: Dict[str, Any], uid: int) -> Dict[str, Any]:
+        cmd = request.get("cmd")
+        by = f"uid:{uid}"
+        try:
+            if cmd == "status":
+                return {"ok": True, **self.status()}
+            if cmd == "reload":
+                return self.engine.reload(by)
+            if cmd in ("pause", "resume", "restart"):
+                names = self._names(request.get("watch"), allow_all=cmd != "restart")
+                if cmd == "pause":
+                    seconds = request.get("for")
+                    if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
+                        return {"ok": False, "error": "`for` must be a positive number of seconds"}
+                    self.engine.pauses.pause(names, seconds, by)
+                elif cmd == "resume":
+                    self.engine.pauses.resume(names, by)
+                else:
+                    for name in names:
+                        self.engine.units[name].request_restart(by)
+                return {"ok": True, "watches": names}
+        except LookupError as exc:
+            return {"ok": False, "error": str(exc.args[0])}
+        return {"ok": False, "error": f"unknown command {cmd!r}; use status, pause, resume, restart or reload"}
+
+    def _names(self, given: Any, allow_all: bool) -> List[str]:
+        if given == "*" and allow_all:
+            return list(self.engine.units)
+        if not isinstance(given, str) or given not in self.engine.units:
+            known = ", ".join(self.engine.units) or "none"
+            raise LookupError(f"no watch named {given!r}; known watches: {known}")
+        return [given]
+
+    def status(self) -> Dict[str, Any]:
+        engine = self.engine
+        config = engine.config
+        applied = engine.applied_at
+        admitted = engine.in_force
+        watches = []
+        for unit in engine.units.values():
+            entry = unit.status()
+            for observer in engine.observers:
+                entry.update(observer.status_of(unit.name))
+            entry.setdefault("probes", [])
+            entry.setdefault("escalations", [])
+            watches.append(entry)
+        return {
+            "agent": {
+                "pid": os.getpid(),
+                "version": __version__,
+                "host": engine.settings.host_name,
+                "uptime_s": round(engine.wall() - engine.started, 1),
+                "detector": engine.watcher.kind,
+                "config": {
+                    "path": engine.settings.config,
+                    "serial": config.serial if config else None,
+                    "sha256": sha256_hex(admitted.config_bytes) if admitted else None,
+                    "key_id": admitted.verdict.key_id if admitted else None,
+                    "signed": bool(admitted and admitted.verdict.signed),
+                    "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied)) if applied else None,
+                },
+                "last_refusal": engine.last_refusal,
+                "pull": self.pull_status() if self.pull_status is not None else None,
+            },
+            "watches": watches,
+        }

@@ -1,0 +1,43 @@
+"""Durations as people write them: 30, 1.5, "250ms", "10s", "5m", "1h", "1d".
+
+Ground floor: imports nothing of ours. Every value is bounded (finite, at most ten years),
+so a typo such as `1e300` or a NaN from a client never reaches a timer or a clock.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Union
+
+PATTERN = r"^\s*([0-9]{1,12}(?:\.[0-9]{1,9})?)\s*(ms|s|m|h|d)?\s*$"
+MAX_SECONDS = 10 * 366 * 86400.0
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: Union[str, int, float]) -> float:
+    """Seconds as a float; raises ValueError with a hint on anything else."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '10s', '5m'")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = re.match(PATTERN, str(value)[:64])
+        if not match:
+            raise ValueError(f"{str(value)[:40]!r} is not a duration; write e.g. 500ms, 10s, 5m or 1h")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError("a duration must be a number of seconds, zero or more")
+    if seconds > MAX_SECONDS:
+        raise ValueError("a duration must be at most ten years; leave it out to mean 'until resumed'")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:.0f}h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds:g}s"

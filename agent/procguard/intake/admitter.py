@@ -1,0 +1,151 @@
+"""How a config gets in force on this host: read it, decide on it, remember it, say so.
+
+Order matters: file safety first (a world-writable file is never even parsed), then the
+one decision (decide.py) in the checking child (child.py). At agent start a refused file
+does not leave the host unprotected: the last good config from the state directory is
+decided on again (it passes the same checks) and applied instead.
+
+Every refusal is logged here once, with the message its code names, and raised to the
+caller as the one `Refusal` type.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, NoReturn, Optional
+
+from ..config.model import Config, build_config
+from ..events import catalog
+from ..events.emitter import Emitter
+from ..refusal import CHECK_FAILED, INVALID, MISSING_FILE, UNSAFE_FILE, Refusal
+from ..settings import Settings
+from .child import decide_in_child
+from .filesafety import check_inputs
+from .last_good import LastGood, StateError
+from .verdict import Request, Verdict
+
+MAX_SIGNATURE_BYTES = 4096
+
+
+@dataclass
+class Admitted:
+    config: Config
+    verdict: Verdict
+    config_bytes: bytes
+    sig_bytes: Optional[bytes]
+
+
+class Admitter:
+    def __init__(self, settings: Settings, emitter: Emitter) -> None:
+        self.settings = settings
+        self.emitter = emitter
+        self._last_trust_report: Any = None
+        if settings.allow_unsigned:
+            emitter.emit("unsigned_mode")
+
+    def admit_file(self, path: str, initial: bool) -> Admitted:
+        """Admit the file at `path`, or, at start, the last good config; else raise Refusal."""
+        try:
+            return self._admit_path(path)
+        except Refusal:
+            if not initial:
+                raise
+            restored = self._restore_last_good()
+            if restored is None:
+                raise
+            return restored
+
+    def admit_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
+                    save: bool = True) -> Admitted:
+        last = self._last_good()
+        s = self.settings
+        verdict = decide_in_child(Request(
+            path=path, data=data, sig=sig, sig_path=path + ".sig", trusted_dir=s.trusted_keys,
+            revoked=s.revoked, host_name=s.host_name, host_groups=list(s.host_groups),
+            floor=last.last_serial if last else None, allow_unsigned=s.allow_unsigned))
+        self._report_trust(verdict)
+        if verdict.refusal is not None or verdict.doc is None:
+            self._refuse(Refusal.from_dict(verdict.refusal or {"code": INVALID, "message": f"{path}: invalid"}),
+                         source, verdict)
+        config = build_config(path, verdict.doc)
+        verdict.doc = None  # the typed Config is what runs; the raw tree would only take memory
+        if save and last is not None:
+            try:
+                last.save(data, sig, verdict.serial, verdict.key_id)
+            except OSError as exc:
+                self.emitter.emit("state_unreadable", file=str(last.path), problem=str(exc))
+        if not verdict.signed:
+            self.emitter.emit("unsigned_config_applied", config=path, serial=verdict.serial)
+        return Admitted(config, verdict, data, sig)
+
+    def _admit_path(self, path: str) -> Admitted:
+        sig_path = path + ".sig"
+        try:
+            if not self.settings.allow_unsigned:
+                check_inputs(path, sig_path, self.settings.trusted_keys, self.settings.revoked)
+            data = _read(path, MAX_CONFIG_READ, "config")
+            sig = _read(sig_path, MAX_SIGNATURE_BYTES, "signature") if os.path.exists(sig_path) else None
+        except Refusal as refusal:
+            self._refuse(refusal, "file")
+        return self.admit_bytes(path, data, sig)
+
+    def _report_trust(self, verdict: Verdict) -> None:
+        key = (tuple(verdict.trust_problems), tuple(verdict.revoked), verdict.trusted)
+        if key == self._last_trust_report:
+            return  # say it once, not at every reload
+        self._last_trust_report = key
+        if self.settings.allow_unsigned and not verdict.signed:
+            return  # no keys in a local trial is expected
+        for problem in verdict.trust_problems:
+            self.emitter.emit("trusted_key_problem", problem=problem)
+        for key_id in verdict.revoked:
+            self.emitter.emit("trusted_key_revoked", key_id=key_id)
+        if verdict.trusted == 0:
+            self.emitter.emit("no_trusted_keys", dir=self.settings.trusted_keys)
+
+    def _refuse(self, refusal: Refusal, source: str, verdict: Optional[Verdict] = None) -> NoReturn:
+        """Log the refusal once (with each problem of an invalid document) and raise it."""
+        for p in (verdict.problems if verdict else []):
+            self.emitter.emit("config_problem", config=p["file"], line=p["line"], key=p["key"] or "-",
+                              problem=p["message"])
+        fields = dict(refusal.fields)
+        if refusal.code not in (UNSAFE_FILE, MISSING_FILE, INVALID, CHECK_FAILED):
+            fields["source"] = source
+        self.emitter.emit(catalog.for_refusal(refusal.code), **fields)
+        raise refusal
+
+    def _last_good(self) -> Optional[LastGood]:
+        try:
+            return LastGood.load(self.settings.state_dir)
+        except StateError as exc:
+            self.emitter.emit("state_unreadable", file=self.settings.state_dir, problem=str(exc))
+            return None
+
+    def _restore_last_good(self) -> Optional[Admitted]:
+        last = self._last_good()
+        if last is None or last.config_bytes is None:
+            return None
+        try:
+            admitted = self.admit_bytes(self.settings.config, last.config_bytes, last.sig_bytes,
+                                        source="state", save=False)
+        except Refusal:
+            return None
+        self.emitter.emit("last_good_restored", config=self.settings.config,
+                          serial=last.serial, key_id=last.key_id, saved_at=last.saved_at)
+        return admitted
+
+
+MAX_CONFIG_READ = 1024 * 1024 + 1  # one byte over the decision's bound, so it can say "too large"
+
+
+def _read(path: str, limit: int, kind: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limit)
+    except FileNotFoundError:
+        raise Refusal(MISSING_FILE, f"{path}: {kind} does not exist; check the path",
+                      {"file": path, "kind": kind}) from None
+    except OSError as exc:
+        raise Refusal(INVALID, f"{path}:1: cannot read: {exc.strerror}; check the path and permissions",
+                      {"config": path, "reason": f"cannot read: {exc.strerror}", "problems": 1}) from None
