@@ -16,7 +16,9 @@ import pytest
 from roles_paths import PLUGINS, collection_root, load_module, run_ansible
 
 pytest.importorskip("ansible")
-signing = pytest.importorskip("procguard.signing")
+keys_mod = pytest.importorskip("procguard.signing.keys")
+signature = pytest.importorskip("procguard.signing.signature")
+from procguard.refusal import Refusal  # noqa: E402
 SIGNER = load_module(PLUGINS / "plugin_utils" / "signing.py", "procguard_fleet_signing")
 
 CONFIGS = [b"", b"version: 1\nserial: 1\nscope: ['*']\nwatches: []\n", "name: caf\u00e9 \u2713\n".encode(), bytes(range(256))]
@@ -25,25 +27,25 @@ CONFIGS = [b"", b"version: 1\nserial: 1\nscope: ['*']\nwatches: []\n", "name: ca
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     folder = tmp_path_factory.mktemp("keys")
-    signing.generate(folder, "ops")
-    signing.generate(folder, "other")
+    keys_mod.generate(folder, "ops")
+    keys_mod.generate(folder, "other")
     return folder
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=["empty", "config", "utf8", "all-bytes"])
 def test_signature_is_byte_identical_to_procguard_sign(keys, config):
     ours = SIGNER.sign_config((keys / "ops.key").read_bytes(), config)
-    assert ours == signing.sign(keys / "ops.key", config)
+    assert ours == signature.sign(keys / "ops.key", config)
 
 
 def test_the_agent_verifies_what_the_collection_signs(keys):
-    trust = signing.TrustStore.load(keys)
+    trust = keys_mod.TrustStore.load(keys)
     config = CONFIGS[1]
     sig = SIGNER.sign_config((keys / "ops.key").read_bytes(), config)
-    kid = signing.verify(config, sig, trust)
-    assert kid == signing.key_id(signing.load_private_key(keys / "ops.key").public_key())
-    with pytest.raises(signing.Refusal, match="does not match the file"):
-        signing.verify(config + b"#", sig, trust)
+    kid = signature.verify(config, sig, trust)
+    assert kid == keys_mod.key_id(keys_mod.load_private_key(keys / "ops.key").public_key())
+    with pytest.raises(Refusal, match="does not match the file"):
+        signature.verify(config + b"#", sig, trust)
 
 
 def test_a_key_that_is_not_ed25519_is_refused_with_the_fix(keys):
@@ -129,7 +131,7 @@ def test_playbook_signs_with_a_vaulted_key_without_procguard_and_check_accepts_i
     first = controller("-e", f"dest={dest}", "-e", f"how={how}", *source)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "changed=1" in first.stdout
-    assert (dest.parent / "watches.yaml.sig").read_bytes() == signing.sign(keys / "ops.key", dest.read_bytes())
+    assert (dest.parent / "watches.yaml.sig").read_bytes() == signature.sign(keys / "ops.key", dest.read_bytes())
     check = subprocess.run([sys.executable, "-m", "procguard.cli.main", "check", "--trusted-keys", str(keys),
                             "--revoked", str(tmp_path / "none"), "--host", "anyhost", str(dest)],
                            capture_output=True, text=True, check=False)
