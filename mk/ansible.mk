@@ -31,7 +31,8 @@ ansible-lint: $(ANSIBLE_STAMP)
 	@ln -sfn $(CURDIR) $(LINT_COLLECTIONS)/ansible_collections/procguard/fleet
 	$(ANSIBLE_PATH_ENV) ANSIBLE_COLLECTIONS_PATH="$(LINT_COLLECTIONS):$(DOCKER_COLLECTIONS)" \
 	    $(ANSIBLE_VENV_BIN)/ansible-lint --profile production --strict $(ANSIBLE_PATHS) plugins
-	$(ANSIBLE_VENV_BIN)/ruff check plugins roles/procguard_agent/render_unit.py molecule/default/files/make-test-pki
+	$(ANSIBLE_VENV_BIN)/ruff check plugins roles/procguard_agent/render_unit.py molecule/default/files/make-test-pki \
+	    molecule/default/files/syslog-collector
 	$(PY) roles/procguard_agent/render_unit.py --check
 
 # The wheel the hosts receive, built once per run; a setuptools deprecation warning fails it.

@@ -92,34 +92,44 @@ def _host_entry(host, res):
     }, problems
 
 
-def _drift(per_host):
-    """Hosts per serial; and, per serial, hosts per content fingerprint where they differ."""
-    serials, contents = {}, {}
+def _serials(per_host):
+    """Hosts per serial in force."""
+    serials = {}
     for host, entry in per_host.items():
-        if not entry["reachable"]:
-            continue
-        serials.setdefault(str(entry["serial"]), []).append(host)
-        if entry.get("sha256"):
-            contents.setdefault(str(entry["serial"]), {}).setdefault(entry["sha256"], []).append(host)
-    content_drift = {s: by_sha for s, by_sha in contents.items() if len(by_sha) > 1}
-    return serials, content_drift
+        if entry["reachable"]:
+            serials.setdefault(str(entry["serial"]), []).append(host)
+    return serials
 
 
-def fleet_summary(results, hosts):
-    """results: the registered `procguard status --json` results, in the order of hosts.
+def _content_drift(entry, expected):
+    """The drift of one host, or None: it runs the serial the inventory holds now, but not
+    the content the inventory renders for it (per host: scopes and host watches differ)."""
+    expected = expected or {}
+    if not entry["reachable"] or expected.get("uncommitted") or not expected.get("sha256"):
+        return None
+    if entry["serial"] != expected.get("serial") or not entry.get("sha256") or entry["sha256"] == expected["sha256"]:
+        return None
+    return {"serial": entry["serial"], "in_force": entry["sha256"], "expected": expected["sha256"]}
+
+
+def fleet_summary(results, hosts, expected=None):
+    """results: the registered `procguard status --json` results, in the order of hosts;
+    expected: optionally, per host, what the inventory would push now ({serial, sha256,
+    uncommitted}, from the procguard_watches role's fingerprint.yml).
     Returns {"report", "lines", "failed_hosts", "ok"}: the JSON report, a readable summary,
     each unhealthy host with its reasons, and whether the whole fleet is healthy."""
-    per_host, failed = {}, {}
-    for host, res in zip(hosts, results):
+    expected = list(expected or [])
+    per_host, failed, content_drift = {}, {}, {}
+    for index, (host, res) in enumerate(zip(hosts, results)):
         per_host[host], reasons = _host_entry(host, res)
+        drift = _content_drift(per_host[host], expected[index] if index < len(expected) else None)
+        if drift:
+            content_drift[host] = drift
+            reasons.append("content drift: serial {serial} in force with content {got}, the inventory renders {want}".format(
+                serial=drift["serial"], got=drift["in_force"][:12], want=drift["expected"][:12]))
         if reasons:
             failed[host] = reasons
-    serials, content_drift = _drift(per_host)
-    for serial, by_sha in content_drift.items():
-        for sha, names in by_sha.items():
-            for host in names:
-                failed.setdefault(host, []).append(
-                    f"content drift: serial {serial} with content {sha[:12]} here, other content elsewhere")
+    serials = _serials(per_host)
     newest = max((int(s) for s in serials if s.lstrip("-").isdigit()), default=None)
     reachable = {h: e for h, e in per_host.items() if e["reachable"]}
     watch_list = [(h, w, e["states"][w]) for h, e in reachable.items() for w in e["unhealthy"]]
@@ -134,7 +144,9 @@ def fleet_summary(results, hosts):
         "serials": {s: sorted(h) for s, h in sorted(serials.items())},
         "newest_serial": newest,
         "serial_drift": {s: sorted(h) for s, h in serials.items() if newest is not None and s != str(newest)},
-        "content_drift": {s: {sha: sorted(h) for sha, h in by_sha.items()} for s, by_sha in content_drift.items()},
+        "content_drift": content_drift,
+        "content_judged": any((e or {}).get("sha256") for e in expected)
+                          and not any((e or {}).get("uncommitted") for e in expected),
         "unhealthy_hosts": failed,
         "per_host": per_host,
     }
@@ -155,10 +167,10 @@ def _lines(report):
         f"paused: {len(report['paused'])}" + _listing(report["paused"], "{host}/{watch} until {until}"),
         f"config serial: newest {report['newest_serial']}; "
         + ("no drift" if not drift else "drift: " + "; ".join(f"{s} on {', '.join(h)}" for s, h in drift.items())),
-        "config content: " + ("one content per serial" if not report["content_drift"] else "; ".join(
-            f"serial {s} has {len(by_sha)} contents: "
-            + ", ".join(f"{sha[:12]} on {', '.join(h)}" for sha, h in by_sha.items())
-            for s, by_sha in report["content_drift"].items())),
+        "config content: " + (
+            "not judged (no inventory fingerprints, or the inventory has uncommitted changes)"
+            if not report["content_judged"] else "as the inventory renders it" if not report["content_drift"]
+            else "drift: " + "; ".join(f"{h} (serial {d['serial']})" for h, d in sorted(report["content_drift"].items()))),
     ]
     if report["unreachable"]:
         lines.append("unreachable: " + ", ".join(f"{u['host']} ({u['reason'][:80]})" for u in report["unreachable"]))

@@ -110,13 +110,22 @@ def test_fleet_summary_counts_unhealthy_gave_up_and_drift():
     assert "UNHEALTHY web02: watch web unhealthy: state=gave_up" in " ".join(out["lines"])
 
 
-def test_fleet_summary_flags_one_serial_with_two_contents():
+def test_fleet_summary_flags_the_same_serial_with_other_content_than_the_inventory():
     healthy = [{"name": "web", "healthy": True, "state": "running"}]
-    results = [_result(5, healthy, "a" * 64), _result(5, healthy, "a" * 64), _result(5, healthy, "b" * 64)]
-    out = STATUS.fleet_summary(results, ["h1", "h2", "h3"])
-    assert out["report"]["content_drift"] == {"5": {"a" * 64: ["h1", "h2"], "b" * 64: ["h3"]}}
-    assert sorted(out["failed_hosts"]) == ["h1", "h2", "h3"]
-    assert "serial 5 has 2 contents" in " ".join(out["lines"])
+    results = [_result(5, healthy, "a" * 64), _result(5, healthy, "c" * 64), _result(4, healthy, "d" * 64)]
+    expected = [{"serial": 5, "sha256": "a" * 64}, {"serial": 5, "sha256": "b" * 64}, {"serial": 5, "sha256": "e" * 64}]
+    out = STATUS.fleet_summary(results, ["h1", "h2", "h3"], expected)
+    assert out["report"]["content_drift"] == {"h2": {"serial": 5, "in_force": "c" * 64, "expected": "b" * 64}}
+    assert list(out["failed_hosts"]) == ["h2"], "h3 is only behind (serial drift), h1 is as rendered"
+    assert "content drift: serial 5 in force with content cccccccccccc, the inventory renders bbbbbbbbbbbb" in out["failed_hosts"]["h2"]
+    assert "config content: drift: h2 (serial 5)" in out["lines"]
+
+
+def test_content_is_not_judged_against_an_inventory_with_uncommitted_changes():
+    results = [_result(5, [], "c" * 64)]
+    out = STATUS.fleet_summary(results, ["h1"], [{"serial": 5, "sha256": "b" * 64, "uncommitted": True}])
+    assert out["ok"] and out["report"]["content_drift"] == {}
+    assert any(line.startswith("config content: not judged") for line in out["lines"])
 
 
 def test_fleet_summary_of_a_healthy_fleet_is_ok():
