@@ -28,7 +28,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 from ansible_collections.procguard.fleet.plugins.plugin_utils.signing import SigningError, sign_config
 
-_COPY_OPTIONS = ("owner", "group", "mode", "seuser", "serole", "setype", "selevel", "unsafe_writes")
+_COPY_OPTIONS = ("owner", "group", "mode", "seuser", "serole", "setype", "selevel", "unsafe_writes", "attributes")
 _OWN_OPTIONS = ("content", "dest", "signing_key", "signing_key_content", "validate_command", "check_args",
                 "sign_command")
 
