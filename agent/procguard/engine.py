@@ -8,6 +8,7 @@ the composition root (assemble.py) and handed in as observers and companions.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from . import __version__, states
 from .children.reaper import Reaper
 from .children.status import describe_status
 from .config.model import Config, Watch
+from .crash_report import write_error_report
 from .events.emitter import Emitter
 from .intake.admitter import Admitted, Admitter
 from .loop import Loop, TimerHandle, set_child_subreaper
@@ -56,6 +58,7 @@ class Engine:
         self.started = wall()
         self.running = False
         self.notifier = Notifier()
+        self.loop.on_error = self._internal_error
         self.watcher: Watcher
         if settings.detector != "poll" and PidfdWatcher.available():
             self.watcher = PidfdWatcher(self.loop.epoll)
@@ -122,6 +125,22 @@ class Engine:
     def identity_of(self, pid: int) -> Optional[Identity]:
         return procfs.identity_of(pid)
 
+    def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None:
+        """Run `fn` for `unit`; an exception sets that watch aside and the others carry on."""
+        try:
+            fn()
+        except Exception as exc:  # one watch's failure never takes the agent down
+            report = write_error_report(self.settings.state_dir, f"watch-{unit.name}", exc)
+            self.emit("watch_broken", watch=unit.name, error=f"{type(exc).__name__}: {exc}", report=report)
+            try:
+                unit.set_aside(f"{type(exc).__name__}: {exc}")
+            except Exception as again:  # even setting it aside failed: say so, go on
+                self._internal_error(again)
+
+    def _internal_error(self, exc: Exception) -> None:
+        report = write_error_report(self.settings.state_dir, "agent", exc)
+        self.emit("internal_error", error=f"{type(exc).__name__}: {exc}", report=report)
+
     def hook(self, what: str, unit: WatchUnit, **info: Any) -> None:
         pid = info.get("pid")
         if what == "died" and pid is not None:
@@ -187,9 +206,9 @@ class Engine:
             scan = Scan.take()
             for unit in self._parents_first(fresh):
                 if unit.state != states.PAUSED:
-                    unit.adopt(self.find(unit, scan))
+                    self.guard(unit, functools.partial(self._adopt, unit, scan))
             for unit in self._parents_first(fresh):
-                unit.settle()
+                self.guard(unit, unit.settle)
         self.emit("config_applied", config=config.path, serial=config.serial,
                   added=len(plan.added), changed=len(plan.changed), removed=len(plan.removed),
                   unchanged=len(plan.unchanged))
@@ -216,7 +235,7 @@ class Engine:
                 status = self._wait_exiting_child(identity.pid)
         self.reaper.release(identity.pid)
         if unit is not None:
-            unit.on_death(identity.pid, status, detector)
+            self.guard(unit, functools.partial(unit.on_death, identity.pid, status, detector))
 
     def _wait_exiting_child(self, pid: int) -> Optional[int]:
         """The pidfd wakes a hair before the child becomes a zombie: wait that instant."""
@@ -240,9 +259,13 @@ class Engine:
         scan = Scan.take()
         for unit in self._parents_first(list(self.units.values())):
             room = len(unit.instances) < unit.watch.max_instances
-            if unit.state in (states.RUNNING, states.DOWN) and room and unit.adopt(self.find(unit, scan)):
-                unit.settle()
+            if unit.state in (states.RUNNING, states.DOWN) and room:
+                self.guard(unit, functools.partial(self._adopt, unit, scan, settle=True))
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
+
+    def _adopt(self, unit: WatchUnit, scan: Scan, settle: bool = False) -> None:
+        if unit.adopt(self.find(unit, scan)) and settle:
+            unit.settle()
 
     # ================================================================ running
     def setup(self) -> bool:

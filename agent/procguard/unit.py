@@ -44,6 +44,7 @@ class UnitEnv(Protocol):
     def find(self, unit: WatchUnit) -> List[Identity]: ...
     def identity_of(self, pid: int) -> Optional[Identity]: ...
     def hook(self, what: str, unit: WatchUnit, **info: Any) -> None: ...
+    def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None: ...
 
 
 @dataclass
@@ -110,7 +111,7 @@ class WatchUnit:
 
     def _timer(self, key: str, delay: float, fn: Callable[[], None]) -> None:
         self._cancel(key)
-        self._timers[key] = self.env.call_later(delay, fn)
+        self._timers[key] = self.env.call_later(delay, lambda: self.env.guard(self, fn))
 
     def _cancel(self, *keys: str) -> None:
         for key in keys:
@@ -152,7 +153,8 @@ class WatchUnit:
 
     def settle(self) -> None:
         """Decide what to do with the instances we have: run, start more, or report down."""
-        if self.state in (states.PAUSED, states.GAVE_UP, states.BACKOFF, states.STOPPING, states.EXITED):
+        if self.state in (states.PAUSED, states.GAVE_UP, states.BACKOFF, states.STOPPING, states.EXITED,
+                          states.BROKEN):
             return
         have, need = len(self.instances), self.watch.min_instances
         if have > self.watch.max_instances:
@@ -282,7 +284,7 @@ class WatchUnit:
                 after, self._after_stop = self._after_stop, None
                 after()
             return
-        if self.state in (states.PAUSED, states.GAVE_UP, states.EXITED):
+        if self.state in (states.PAUSED, states.GAVE_UP, states.EXITED, states.BROKEN):
             return  # nothing is restarted in these states
         code = exit_code(status)
         if code is not None and code in self.watch.restart.no_restart_exit_codes:
@@ -436,6 +438,12 @@ class WatchUnit:
 
     def unstalled(self) -> None:
         self.stalled = None  # the engine tells the observers (health changed)
+
+    def set_aside(self, error: str) -> None:
+        """An internal error while handling this watch: stop acting on it, keep the others."""
+        self._cancel(*list(self._timers))
+        self._after_stop = None
+        self._to(states.BROKEN, reason=error)  # any -> BROKEN
 
     def restore_pause(self, until: float) -> None:
         """A pause that was in force before (saved, or on the unit a reload replaced)."""

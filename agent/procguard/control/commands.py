@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -35,7 +36,8 @@ class Commands:
                     self.engine.pauses.resume(names, by)
                 else:
                     for name in names:
-                        self.engine.units[name].request_restart(by)
+                        unit = self.engine.units[name]
+                        self.engine.guard(unit, functools.partial(unit.request_restart, by))
                 return {"ok": True, "watches": names}
         except LookupError as exc:
             return {"ok": False, "error": str(exc.args[0])}

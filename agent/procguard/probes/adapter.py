@@ -46,8 +46,11 @@ class ProbesAdapter:
 
     def _verdict(self, watch: str, verdict: str, detail: Dict[str, Any]) -> None:
         unit = self.engine.units.get(watch)
-        if unit is None:
-            return
+        if unit is not None:
+            self.engine.guard(unit, lambda: self._act(unit, verdict, detail))
+
+    def _act(self, unit: WatchUnit, verdict: str, detail: Dict[str, Any]) -> None:
+        watch = unit.name
         if verdict == "stalled":
             if unit.state in (states.RUNNING, states.STARTING) and unit.pids:
                 self.mgr.snapshot(watch, unit.pids)  # before anything is killed
