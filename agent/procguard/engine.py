@@ -125,6 +125,14 @@ class Engine:
     def identity_of(self, pid: int) -> Optional[Identity]:
         return procfs.identity_of(pid)
 
+    def exit_status(self, pid: int) -> Optional[int]:
+        """The status of a child that has ended (a zombie now, or reaped already)."""
+        try:
+            got, raw = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return self.reaper.take(pid)
+        return raw if got == pid else None
+
     def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None:
         """Run `fn` for `unit`; an exception sets that watch aside and the others carry on."""
         try:

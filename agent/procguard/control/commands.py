@@ -35,9 +35,13 @@ class Commands:
                 elif cmd == "resume":
                     self.engine.pauses.resume(names, by)
                 else:
-                    for name in names:
-                        unit = self.engine.units[name]
-                        self.engine.guard(unit, functools.partial(unit.request_restart, by))
+                    unit = self.engine.units[names[0]]
+                    if unit.watch.start is None:
+                        return {"ok": False, "error": (
+                            f"watch {unit.name} has no start command: procguard only watches it, so it "
+                            "will not stop what it cannot start again; restart it with the tool that "
+                            "started it (for example systemctl restart)")}
+                    self.engine.guard(unit, functools.partial(unit.request_restart, by))
                 return {"ok": True, "watches": names}
         except LookupError as exc:
             return {"ok": False, "error": str(exc.args[0])}

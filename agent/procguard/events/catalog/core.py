@@ -74,9 +74,10 @@ MESSAGES = (
             ("watch", "pid", "status", "reason"),
             "A watched process ended because the agent stopped it or was told to expect it: "
             "`reason` is restart (an operator's `procguard restart`), stall (a probe declared "
-            "it stalled), stop (the watch was stopped or removed), launcher (a forking "
-            "daemon's start command exited 0 after starting the daemon) or expected_exit (an "
-            "exit code in no_restart_exit_codes). Not an alarm; a crash is PG1005.",
+            "it stalled), stop (the agent stopped it: a start that never became ready), "
+            "launcher (a forking daemon's start command exited 0 after starting the daemon), "
+            "expected_exit (an exit code in no_restart_exit_codes) or paused (the watch is "
+            "paused for planned work). Not an alarm; a crash is PG1005.",
             "None."),
     Message("PG1022", "watch_broken", "crit", "internal error, watch set aside",
             ("watch", "error", "report"),
