@@ -9,6 +9,11 @@ Names follow Prometheus' conventions: base units (seconds, bytes), `_total` on c
 `watch` and `probe` come from the configuration (one series set per watch, never per PID),
 enumerated labels have fixed values listed here, and a `free` label holds one value at a
 time (the last one set), so no metric can grow with the agent's uptime.
+
+Histograms are agent-wide, not per watch: a watch then costs 17 doubles and 17 series
+instead of about 50 (at 500 watches that is the difference between 0.1 and 0.4 MiB in the
+agent and 8,500 or 25,000 series per host in Prometheus). Each watch keeps its last
+latencies as gauges, each probe its last duration.
 """
 
 from __future__ import annotations
@@ -98,6 +103,13 @@ ALL: Tuple[Family, ...] = (
     Family("procguard_config_refusals_total", "counter", "Configurations refused since the agent started."),
     Family("procguard_config_last_refusal_timestamp_seconds", "gauge",
            "When a configuration was last refused, with the refusal code; absent until one is.", free=("code",)),
+    # the headline: how fast deaths are noticed and repaired, over all watches
+    Family("procguard_detection_latency_seconds", "histogram",
+           "From a watched process's death to the agent noticing it, over all watches.", buckets=LATENCY_BUCKETS),
+    Family("procguard_restart_latency_seconds", "histogram",
+           "From a watched process's death to its replacement running, over all watches.", buckets=LATENCY_BUCKETS),
+    Family("procguard_probe_duration_seconds", "histogram", "How long probe checks took, over all probes.",
+           buckets=PROBE_BUCKETS),
     # canary self-test
     Family("procguard_canary_checks_total", "counter",
            "Canary self-tests: a tiny process killed on purpose, noticed and restarted (ok) or not (failed).",
@@ -119,15 +131,14 @@ ALL: Tuple[Family, ...] = (
     Family("procguard_watch_giveups_total", "counter", "Times the watch spent its restart budget and gave up.", WATCH),
     Family("procguard_watch_escalation_actions_in_force", "gauge",
            "Escalation actions done and not yet undone (0 when the watch is not escalated).", WATCH),
-    Family("procguard_watch_detection_latency_seconds", "histogram",
-           "From a process's death to the agent noticing it.", WATCH, buckets=LATENCY_BUCKETS),
-    Family("procguard_watch_restart_latency_seconds", "histogram",
-           "From a process's death to its replacement running.", WATCH, buckets=LATENCY_BUCKETS),
+    Family("procguard_watch_last_detection_latency_seconds", "gauge",
+           "From the watch's last death to the agent noticing it.", WATCH),
+    Family("procguard_watch_last_restart_latency_seconds", "gauge",
+           "From the watch's last death to its replacement running.", WATCH),
     # probes
     Family("procguard_probe_checks_total", "counter", "Probe checks, by result.",
            PROBE, enum=_enum("result", PROBE_RESULTS)),
-    Family("procguard_probe_duration_seconds", "histogram", "How long a probe check took.",
-           PROBE, buckets=PROBE_BUCKETS),
+    Family("procguard_probe_last_duration_seconds", "gauge", "How long the probe's last check took.", PROBE),
 )
 
 BY_NAME: Dict[str, Family] = {f.name: f for f in ALL}

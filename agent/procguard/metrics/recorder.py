@@ -31,13 +31,16 @@ _EVENTS = F.BY_NAME["procguard_events_total"]
 _PROBE_CHECKS = F.BY_NAME["procguard_probe_checks_total"]
 _PROBE_DURATION = F.BY_NAME["procguard_probe_duration_seconds"]
 _WATCH_DEATHS = F.BY_NAME["procguard_watch_deaths_total"]
-_WATCH_DETECTION_LATENCY = F.BY_NAME["procguard_watch_detection_latency_seconds"]
+_DETECTION_LATENCY = F.BY_NAME["procguard_detection_latency_seconds"]
+_RESTART_LATENCY = F.BY_NAME["procguard_restart_latency_seconds"]
+_WATCH_LAST_DETECTION_LATENCY = F.BY_NAME["procguard_watch_last_detection_latency_seconds"]
+_WATCH_LAST_RESTART_LATENCY = F.BY_NAME["procguard_watch_last_restart_latency_seconds"]
+_PROBE_LAST_DURATION = F.BY_NAME["procguard_probe_last_duration_seconds"]
 _WATCH_ESCALATION_ACTIONS_IN_FORCE = F.BY_NAME["procguard_watch_escalation_actions_in_force"]
 _WATCH_GIVEUPS = F.BY_NAME["procguard_watch_giveups_total"]
 _WATCH_HEALTHY = F.BY_NAME["procguard_watch_healthy"]
 _WATCH_INSTANCES_UP = F.BY_NAME["procguard_watch_instances_up"]
 _WATCH_INSTANCES_WANTED = F.BY_NAME["procguard_watch_instances_wanted"]
-_WATCH_RESTART_LATENCY = F.BY_NAME["procguard_watch_restart_latency_seconds"]
 _WATCH_RESTARTS = F.BY_NAME["procguard_watch_restarts_total"]
 _WATCH_STALLED = F.BY_NAME["procguard_watch_stalled"]
 _WATCH_STATE = F.BY_NAME["procguard_watch_state"]
@@ -124,13 +127,15 @@ class Recorder:
         """`cause` is one of families.CAUSES; the latency is from the death to the agent noticing."""
         self.registry.inc(_WATCH_DEATHS, (watch,), cause)
         if detection_latency is not None:
-            self.registry.observe(_WATCH_DETECTION_LATENCY, detection_latency, (watch,))
+            self.registry.observe(_DETECTION_LATENCY, detection_latency)
+            self.registry.set(_WATCH_LAST_DETECTION_LATENCY, detection_latency, (watch,))
 
     def restarted(self, watch: str, cause: str, restart_latency: Optional[float] = None) -> None:
         """A replacement runs; the latency is from the death it replaces to now."""
         self.registry.inc(_WATCH_RESTARTS, (watch,), cause)
         if restart_latency is not None:
-            self.registry.observe(_WATCH_RESTART_LATENCY, restart_latency, (watch,))
+            self.registry.observe(_RESTART_LATENCY, restart_latency)
+            self.registry.set(_WATCH_LAST_RESTART_LATENCY, restart_latency, (watch,))
 
     def gave_up(self, watch: str) -> None:
         self.registry.inc(_WATCH_GIVEUPS, (watch,))
@@ -142,7 +147,8 @@ class Recorder:
         """`result` is one of families.PROBE_RESULTS."""
         key = (watch, probe)
         self.registry.inc(_PROBE_CHECKS, key, result)
-        self.registry.observe(_PROBE_DURATION, duration, key)
+        self.registry.observe(_PROBE_DURATION, duration)
+        self.registry.set(_PROBE_LAST_DURATION, duration, key)
 
     # -- canary --------------------------------------------------------------------------
     def canary(self, ok: bool, latency: Optional[float] = None) -> None:
