@@ -63,7 +63,7 @@ class MetricsServer:
         self.host, self.port = parse_listen(listen)
         self.max_connections = max_connections
         self.timeout = timeout
-        self.served = 0
+        self.served = {"text": 0, "openmetrics": 0}  # responses by format, for status and tests
         self._sock: Optional[socket.socket] = None
         self._conns: Dict[int, _Conn] = {}
         self._selector = selectors.DefaultSelector()
@@ -167,7 +167,7 @@ class MetricsServer:
             conn.body = exposition.chunks(exposition.lines(snap, openmetrics=openmetrics))
             kind = exposition.OPENMETRICS if openmetrics else exposition.TEXT
             conn.out = memoryview(f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nConnection: close\r\n\r\n".encode())
-            self.served += 1
+            self.served["openmetrics" if openmetrics else "text"] += 1
             self._selector.modify(conn.sock, selectors.EVENT_WRITE)
 
     def _respond(self, conn: _Conn, status: str, text: str, extra: str = "") -> None:
