@@ -175,6 +175,19 @@ def test_only_loopback_addresses_are_accepted(listen):
         parse_listen(listen)
 
 
+def test_ipv6_loopback_serves_too(rec):
+    srv = MetricsServer(rec.registry, "[::1]:0")
+    try:
+        srv.start()
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    try:
+        with urllib.request.urlopen(f"http://[::1]:{srv.port}/metrics", timeout=5) as resp:
+            assert b"procguard_agent_info" in resp.read()
+    finally:
+        srv.close()
+
+
 def test_loopback_forms_parse():
     assert parse_listen("127.0.0.1:9464") == ("127.0.0.1", 9464)
     assert parse_listen("127.1.2.3:9464") == ("127.1.2.3", 9464)
