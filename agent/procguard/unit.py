@@ -270,6 +270,7 @@ class WatchUnit:
         self._cancel(f"good:{pid}")
         self.env.emit("start_good", watch=self.name, pid=pid,
                       after=format_duration(round(self.env.now() - inst.since, 3)))
+        self.env.hook("good", self, pid=pid)
         if self.state == states.STARTING and not self._in_batch:
             self.settle()  # STARTING -> RUNNING when every instance is good
 
