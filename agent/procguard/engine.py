@@ -55,6 +55,7 @@ class Engine:
         self.in_force: Optional[Admitted] = None    # the admission of the config in force
         self.last_refusal: Optional[Dict[str, Any]] = None
         self.applied_at: Optional[float] = None
+        self._pidfile_notes: Dict[str, Any] = {}
         self.started = wall()
         self.running = False
         self.notifier = Notifier()
@@ -117,9 +118,11 @@ class Engine:
             parent = self.units.get(unit.watch.match.parent)
             parent_pids = parent.pids if parent else []
         exclude = set(self.reaper.owned()) | {os.getpid()}
-        found, stale = candidates(unit.watch.match, scan, parent_pids, exclude)
-        if stale is not None:
-            self.emit("stale_pidfile", watch=unit.name, pidfile=stale[0], pid=stale[1])
+        found, note = candidates(unit.watch.match, scan, parent_pids, exclude)
+        if note != self._pidfile_notes.get(unit.name):  # said once, not at every rescan
+            self._pidfile_notes[unit.name] = note
+            if note is not None:
+                self.emit("stale_pidfile", watch=unit.name, pidfile=note[0], pid=note[1], reason=note[2])
         return found
 
     def identity_of(self, pid: int) -> Optional[Identity]:

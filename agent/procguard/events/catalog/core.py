@@ -62,8 +62,12 @@ MESSAGES = (
             "A remembered or pidfile PID now belongs to a different process. It is neither "
             "adopted nor signalled."),
     Message("PG1018", "stale_pidfile", "notice", "stale pidfile ignored",
-            ("watch", "pidfile", "pid"),
-            "The pidfile names a process that started after the file was written, or none."),
+            ("watch", "pidfile", "pid", "reason"),
+            "The pidfile is not trusted, and its PID neither adopted nor signalled: `reason` "
+            "says why (no such process; the process started after the file was written, so "
+            "the PID was reused; or the file is owned by someone other than root or the "
+            "watch's start.user).",
+            "If the owner is wrong, fix who writes the pidfile; otherwise none."),
     Message("PG1019", "orphan_reaped", "debug", "orphan reaped",
             ("pid", "status"),
             "As child subreaper, the agent reaped a process left behind by a watched service."),
