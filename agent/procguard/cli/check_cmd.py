@@ -24,6 +24,7 @@ from ..intake.last_good import LastGood, StateError
 from ..intake.verdict import Request
 from ..refusal import INVALID, ROLLBACK, Refusal
 from ..settings import SettingsError, load_settings
+from .agent_cmd import check_settings_file
 
 MAX_READ = 1024 * 1024 + 1
 
@@ -73,7 +74,7 @@ def _request(args: argparse.Namespace) -> Union[Request, Refusal]:
     revoked = args.revoked or "/etc/procguard/revoked.txt"
     try:
         if args.trusted_keys:
-            check_inputs(args.file, sig_path, args.trusted_keys, revoked)
+            check_inputs(args.file, sig_path, args.trusted_keys, revoked, revoked_required=args.revoked is not None)
         with open(args.file, "rb") as handle:
             data = handle.read(MAX_READ)
         sig: Optional[bytes] = None
@@ -104,6 +105,7 @@ def _request(args: argparse.Namespace) -> Union[Request, Refusal]:
 def _check_settings(path: str, quiet: bool) -> int:
     try:
         load_settings(path)
+        check_settings_file(path)
     except SettingsError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

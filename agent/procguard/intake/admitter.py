@@ -21,7 +21,7 @@ from ..events.emitter import Emitter
 from ..refusal import CHECK_FAILED, INVALID, MISSING_FILE, ROLLBACK, UNSAFE_FILE, Refusal
 from ..settings import Settings
 from .child import decide_in_child
-from .filesafety import check_inputs
+from .filesafety import check_inputs, check_trust
 from .floor import FloorError, RollbackFloor
 from .last_good import LastGood, StateError
 from .verdict import Request, Verdict
@@ -60,8 +60,16 @@ class Admitter:
 
     def admit_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
                     save: bool = True) -> Admitted:
-        last = self._last_good()
         s = self.settings
+        if not s.allow_unsigned and source != "state":
+            # whichever way the bytes came: the keys that judge them must be root's alone.
+            # (Not for the saved last-good copy at start: what was in force keeps the host
+            # protected while the trust store is repaired; nothing new is admitted.)
+            try:
+                check_trust(s.trusted_keys, s.revoked, revoked_required=s.revoked_required)
+            except Refusal as refusal:
+                self._refuse(refusal, source)
+        last = self._last_good()
         floor = self._floor(path, source, last)
         verdict = decide_in_child(Request(
             path=path, data=data, sig=sig, sig_path=path + ".sig", trusted_dir=s.trusted_keys,
@@ -99,7 +107,7 @@ class Admitter:
         sig_path = path + ".sig"
         try:
             if not self.settings.allow_unsigned:
-                check_inputs(path, sig_path, self.settings.trusted_keys, self.settings.revoked)
+                check_inputs(path, sig_path)  # the config and its signature; the keys in admit_bytes
             data = _read(path, MAX_CONFIG_READ, "config")
             sig = _read(sig_path, MAX_SIGNATURE_BYTES, "signature") if os.path.exists(sig_path) else None
         except Refusal as refusal:
