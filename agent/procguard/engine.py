@@ -12,7 +12,7 @@ import functools
 import os
 import signal
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import __version__, states
 from .children.reaper import Reaper
@@ -20,7 +20,9 @@ from .children.status import describe_status
 from .config.model import Config, Watch
 from .crash_report import write_error_report
 from .events.emitter import Emitter
-from .intake.admitter import Admitted, Admitter
+from .intake.admitter import Admitted, Admitter, Job
+from .intake.queue import CheckQueue
+from .intake.verdict import Verdict
 from .loop import Loop, TimerHandle, set_child_subreaper
 from .observer import Companion, WatchObserver
 from .pauses import Pauses, PauseStore
@@ -34,6 +36,8 @@ from .settings import Settings
 from .spawn import Spawned, Spawner
 from .unit import WatchUnit
 from .watching.deaths import PidfdWatcher, PollWatcher, Watcher
+
+Offered = Callable[[Optional[Admitted], Optional[Refusal]], None]
 
 
 class Engine:
@@ -49,6 +53,7 @@ class Engine:
         self.loop = Loop(clock)
         self.units: Dict[str, WatchUnit] = {}
         self.pauses = Pauses(PauseStore(settings.state_dir), self, lambda: self.units, wall)
+        self.checks = CheckQueue(self.loop.post)
         self.observers: List[WatchObserver] = []
         self.companions: List[Companion] = []
         self.config: Optional[Config] = None
@@ -161,24 +166,51 @@ class Engine:
 
     # ================================================================ config
     def load_file(self, by: str) -> Dict[str, Any]:
-        """Read, admit and apply the config file; the old one stays on any refusal."""
+        """At start: read, admit and apply the config file (or the last good), waiting for
+        the check; nothing is watched yet, so nothing waits on the loop."""
         try:
             admitted = self.admitter.admit_file(self.settings.config, initial=self.config is None)
         except Refusal as refusal:
             self._refused(refusal)
-            return {"ok": False, "error": str(refusal), "code": refusal.code}
+            return self._outcome(None, refusal)
         self._put_in_force(admitted)
-        return {"ok": True, "serial": admitted.config.serial, "watches": len(self.units)}
+        return self._outcome(admitted, None)
 
-    def offer(self, path: str, data: bytes, sig: Optional[bytes], source: str) -> Admitted:
-        """Bytes from elsewhere (central pull): admitted like a file, applied, or Refusal raised."""
-        try:
-            admitted = self.admitter.admit_bytes(path, data, sig, source=source)
-        except Refusal as refusal:
+    def reload(self, by: str, done: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+        """Read the file again; the check runs beside the loop and `done` gets the outcome."""
+        self.emit("reload_requested", by=by)
+
+        def finished(admitted: Optional[Admitted], refusal: Optional[Refusal]) -> None:
+            for companion in self.companions:
+                companion.reloaded()
+            if done is not None:
+                done(self._outcome(admitted, refusal))
+        self.checks.submit("file", lambda: self.admitter.begin_file(self.settings.config), self._checked, finished)
+
+    def offer(self, path: str, data: bytes, sig: Optional[bytes], source: str, done: Offered) -> None:
+        """Bytes from elsewhere (central pull): admitted like a file, applied; `done` gets
+        (admitted, None) or (None, refusal) on the loop."""
+        self.checks.submit(None, lambda: self.admitter.begin_bytes(path, data, sig, source), self._checked, done)
+
+    def _checked(self, job: Optional[Job], verdict: Optional[Verdict],
+                 refusal: Optional[Refusal]) -> Tuple[Optional[Admitted], Optional[Refusal]]:
+        """Once per checked config, on the loop: finish the admission, put it in force."""
+        admitted: Optional[Admitted] = None
+        if refusal is None and job is not None and verdict is not None:
+            try:
+                admitted = self.admitter.finish(job, verdict)
+            except Refusal as late:
+                refusal = late
+        if refusal is not None:
             self._refused(refusal)
-            raise
-        self._put_in_force(admitted)
-        return admitted
+        elif admitted is not None:
+            self._put_in_force(admitted)
+        return admitted, refusal
+
+    def _outcome(self, admitted: Optional[Admitted], refusal: Optional[Refusal]) -> Dict[str, Any]:
+        if refusal is not None or admitted is None:
+            return {"ok": False, "error": str(refusal), "code": refusal.code if refusal else "invalid"}
+        return {"ok": True, "serial": admitted.config.serial, "watches": len(self.units)}
 
     def _refused(self, refusal: Refusal) -> None:
         self.last_refusal = {"code": refusal.code, "message": str(refusal),
@@ -303,13 +335,6 @@ class Engine:
         if self.watcher.poll_interval:
             self._poll_deaths()
         return True
-
-    def reload(self, by: str) -> Dict[str, Any]:
-        self.emit("reload_requested", by=by)
-        result = self.load_file(by)
-        for companion in self.companions:
-            companion.reloaded()
-        return result
 
     def _reload_quietly(self, by: str) -> None:
         self.reload(by)  # the outcome is logged; a signal has nobody to answer to

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from .. import __version__
 from ..engine import Engine
 from ..fileio import sha256_hex
+from .protocol import Later
 
 
 class Commands:
@@ -17,14 +18,16 @@ class Commands:
         self.engine = engine
         self.pull_status = pull_status
 
-    def handle(self, request: Dict[str, Any], uid: int) -> Dict[str, Any]:
+    def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Later]:
         cmd = request.get("cmd")
         by = f"uid:{uid}"
         try:
             if cmd == "status":
                 return {"ok": True, **self.status()}
             if cmd == "reload":
-                return self.engine.reload(by)
+                later = Later()
+                self.engine.reload(by, later.resolve)
+                return later
             if cmd in ("pause", "resume", "restart"):
                 names = self._names(request.get("watch"), allow_all=cmd != "restart")
                 if cmd == "pause":

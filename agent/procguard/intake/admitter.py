@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, NoReturn, Optional
+from typing import Any, Callable, NoReturn, Optional, Union
 
 from ..config.model import Config, build_config
 from ..events import catalog
@@ -37,6 +37,19 @@ class Admitted:
     sig_bytes: Optional[bytes]
 
 
+@dataclass
+class Job:
+    """An admission between its two halves: `request` goes to the checking child, which may
+    take seconds; begin and finish run on the loop, quickly."""
+
+    request: Request
+    data: bytes
+    sig: Optional[bytes]
+    source: str
+    save: bool
+    last: Optional[LastGood]
+
+
 class Admitter:
     def __init__(self, settings: Settings, emitter: Emitter) -> None:
         self.settings = settings
@@ -46,10 +59,13 @@ class Admitter:
         if settings.allow_unsigned:
             emitter.emit("unsigned_mode")
 
+    # ---------------------------------------------------------------- all at once
     def admit_file(self, path: str, initial: bool) -> Admitted:
-        """Admit the file at `path`, or, at start, the last good config; else raise Refusal."""
+        """Admit the file at `path`, or, at start, the last good config; else raise Refusal.
+        Waits for the checking child: for the agent's start, `check` and tests; a running
+        agent uses begin_file/finish and leaves the wait to a thread (engine.py)."""
         try:
-            return self._admit_path(path)
+            return self.finish(self.begin_file(path), decide_in_child)
         except Refusal:
             if not initial:
                 raise
@@ -60,6 +76,23 @@ class Admitter:
 
     def admit_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
                     save: bool = True) -> Admitted:
+        return self.finish(self.begin_bytes(path, data, sig, source, save), decide_in_child)
+
+    # ---------------------------------------------------------------- in two halves
+    def begin_file(self, path: str) -> Job:
+        """File safety and reading: quick, on the loop. Raises Refusal."""
+        sig_path = path + ".sig"
+        try:
+            if not self.settings.allow_unsigned:
+                check_inputs(path, sig_path)  # the config and its signature; the keys in begin_bytes
+            data = _read(path, MAX_CONFIG_READ, "config")
+            sig = _read(sig_path, MAX_SIGNATURE_BYTES, "signature") if os.path.exists(sig_path) else None
+        except Refusal as refusal:
+            self._refuse(refusal, "file")
+        return self.begin_bytes(path, data, sig)
+
+    def begin_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
+                    save: bool = True) -> Job:
         s = self.settings
         if not s.allow_unsigned and source != "state":
             # whichever way the bytes came: the keys that judge them must be root's alone.
@@ -71,10 +104,18 @@ class Admitter:
                 self._refuse(refusal, source)
         last = self._last_good()
         floor = self._floor(path, source, last)
-        verdict = decide_in_child(Request(
+        request = Request(
             path=path, data=data, sig=sig, sig_path=path + ".sig", trusted_dir=s.trusted_keys,
             revoked=s.revoked, host_name=s.host_name, host_groups=list(s.host_groups),
-            floor=floor, allow_unsigned=s.allow_unsigned))
+            floor=floor, allow_unsigned=s.allow_unsigned)
+        return Job(request, data, sig, source, save, last)
+
+    def finish(self, job: Job, verdict: Union[Verdict, Callable[[Request], Verdict]]) -> Admitted:
+        """The child's verdict (or the function that gets it), on the loop: log, remember,
+        build the typed config. Raises Refusal."""
+        if not isinstance(verdict, Verdict):
+            verdict = verdict(job.request)
+        path, data, sig, source, save, last = (job.request.path, job.data, job.sig, job.source, job.save, job.last)
         self._report_trust(verdict)
         if verdict.refusal is not None or verdict.doc is None:
             self._refuse(Refusal.from_dict(verdict.refusal or {"code": INVALID, "message": f"{path}: invalid"}),
@@ -102,17 +143,6 @@ class Admitter:
             self.emitter.emit("state_unreadable", file=self.floor.path, problem=str(exc))
             self._refuse(Refusal(ROLLBACK, f"{path}: refused: {exc}", {"config": path, "serial": None,
                                                                        "last_serial": "unreadable"}), source)
-
-    def _admit_path(self, path: str) -> Admitted:
-        sig_path = path + ".sig"
-        try:
-            if not self.settings.allow_unsigned:
-                check_inputs(path, sig_path)  # the config and its signature; the keys in admit_bytes
-            data = _read(path, MAX_CONFIG_READ, "config")
-            sig = _read(sig_path, MAX_SIGNATURE_BYTES, "signature") if os.path.exists(sig_path) else None
-        except Refusal as refusal:
-            self._refuse(refusal, "file")
-        return self.admit_bytes(path, data, sig)
 
     def _report_trust(self, verdict: Verdict) -> None:
         key = (tuple(verdict.trust_problems), tuple(verdict.revoked), verdict.trusted)

@@ -24,16 +24,21 @@ from typing import Any, Callable, Dict, Optional, Protocol
 from ..durations import parse_duration
 from ..fileio import same_content, write_atomically
 from ..refusal import Refusal
+from .admitter import Admitted
 from .pull_client import PullClient, PullError, PullResult
 
 FILE_MODE = 0o644  # what file safety accepts, and what `procguard sign` users install
 STOP_JOIN_TIMEOUT = 2.0
 
 
-class Offer(Protocol):
-    """The engine's one way in for bytes from elsewhere: admit, apply, or raise Refusal."""
+Offered = Callable[[Optional[Admitted], Optional[Refusal]], None]
 
-    def __call__(self, path: str, data: bytes, sig: Optional[bytes], source: str) -> Any: ...
+
+class Offer(Protocol):
+    """The engine's one way in for bytes from elsewhere: checked beside the loop, then
+    applied; `done` hears (admitted, None) or (None, refusal) on the loop."""
+
+    def __call__(self, path: str, data: bytes, sig: Optional[bytes], source: str, done: Offered) -> None: ...
 
 
 def _stamp(when: Optional[float]) -> Optional[str]:
@@ -181,10 +186,16 @@ class PullWorker:
         self.emit("pull_fetched", url=self.url, etag=result.etag or "-", bytes=len(config_bytes))
         with self._lock:
             self._status["admissions"] += 1
-        try:
-            admitted = self.offer(path, config_bytes, result.sig_bytes, "pull")
-        except Refusal as refusal:  # logged already; the config in force stays
-            self._note(last_result="refused", refusal_code=refusal.code)
+        self.offer(path, config_bytes, result.sig_bytes, "pull",
+                   lambda admitted, refusal: self._post_guarded(lambda: self._offered(admitted, refusal, result)))
+
+    def _offered(self, admitted: Optional[Admitted], refusal: Optional[Refusal], result: PullResult) -> None:
+        if self._stop.is_set():
+            return
+        path = self.config_path
+        config_bytes = result.config_bytes or b""
+        if refusal is not None or admitted is None:  # logged already; the config in force stays
+            self._note(last_result="refused", refusal_code=refusal.code if refusal else None)
             return
         self._note(last_result="applied", refusal_code=None, applied_serial=admitted.verdict.serial)
         try:
@@ -213,6 +224,10 @@ class PullWorker:
 
     # ------------------------------------------------------------ helpers
     def _post(self, fn: Callable[[], None]) -> None:
+        self.post(lambda: self._post_guarded(fn))
+
+    def _post_guarded(self, fn: Callable[[], None]) -> None:
+        """Run `fn` now, on the loop; an error is reported as a pull failure, never raised."""
         def guarded() -> None:
             try:
                 fn()
@@ -223,7 +238,7 @@ class PullWorker:
                     self.emit("pull_failed", url=self.url, reason=reason, failures=0, retry_in="-")
                 except Exception:  # noqa: S110 - nothing more can be done on the loop
                     pass
-        self.post(guarded)
+        guarded()
 
     def _note(self, **fields: Any) -> None:
         with self._lock:
