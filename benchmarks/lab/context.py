@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Dict, List, Optional, Set
 
-from .registry import Registry
+from .registry import REGISTRY_DIR, Registry
 from .topology import Topology
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -60,12 +60,21 @@ class LabContext:
         self.tag = tag
         self.workdir = root
         self.registry = Registry(tag)
-        self.registry.add("dirs", root)
+        if not os.environ.get("LAB_KEEP"):          # LAB_KEEP=1 leaves the files to read
+            self.registry.add("dirs", root)
         self.topology = Topology(tag, self.registry)
         self.popen_pids: Set[int] = set()
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.reaper = Reaper(self.popen_pids)
         self.reaper.start()
+
+    def sock_path(self, host: str, name: str) -> str:
+        """A control socket path short enough for AF_UNIX (108 bytes), apart from the files."""
+        directory = os.path.join(REGISTRY_DIR, f"s{self.tag}")
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o700)
+            self.registry.add("dirs", directory)
+        return os.path.join(directory, f"{host}-{name}.sock")
 
     def new_episode(self, name: str) -> str:
         self.workdir = os.path.join(self.root, "episodes", name)

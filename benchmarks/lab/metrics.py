@@ -53,8 +53,8 @@ def figures(records: List[Record], fault_at: float, end: float, affected: List[s
     failed = [r for r in after if r[3] != 200]
     delayed = [r for r in after if r[3] == 200 and r[2] > DELAYED]
     # recovery: the earliest moment a request is answered by the faulty service again
-    first_back = min((r[1] + r[2] - fault_at for r in after if r[3] == 200 and served_by(r[4], r[5])),
-                     default=None)
+    first_back = min((r[1] + r[2] - fault_at for r in after
+                      if r[1] >= fault_at and r[3] == 200 and served_by(r[4], r[5])), default=None)
     return {
         "requests": len(after),
         "failed": len(failed),

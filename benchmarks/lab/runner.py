@@ -164,7 +164,7 @@ def analyse(records: List[Any], t0: float, fault_mono: float, episode: Episode, 
         if target in sampler.haproxy:
             timeline = sampler.haproxy[target]
             figs["haproxy_out_s"] = metrics.first_change(
-                timeline, fault_mono, lambda st: any(st.get(s, "UP") != "UP" for s in episode.affected))
+                timeline, fault_mono, lambda st: any(not st.get(s, "UP").startswith("UP") for s in episode.affected))
             figs["haproxy_timeline"] = [[round(m - fault_mono, 3), {s: st.get(s) for s in episode.affected}]
                                         for m, st in timeline]
         figs["series"] = metrics.buckets(mine, fault_at, end)

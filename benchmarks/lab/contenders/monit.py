@@ -25,8 +25,6 @@ def conf(home: str, service: Service, workdir: str, failover: Optional[Failover]
         f"set pidfile {home}/monit.pid",
         f"set idfile {home}/monit.id",
         f"set statefile {home}/monit.state",
-        f"set httpd unixsocket {home}/monit.sock permission 0600",
-        "    allow root",
         "",
         f"check process {service.unit} with pidfile {pidfile}",
         f'    start program = "/usr/bin/setsid -f {service.launcher(workdir)}" with timeout 10 seconds',

@@ -105,7 +105,7 @@ class Procguard(Contender):
             settings = os.path.join(home, "agent.yaml")
             with open(settings, "w") as handle:
                 handle.write(f"revoked: {os.path.join(home, 'revoked.txt')}\n")
-            sock = os.path.join(home, "control.sock")
+            sock = self.lab.sock_path(service.host, self.name)
             argv = procguard("agent", "--config", config, "--settings", settings,
                              "--state-dir", os.path.join(home, "state"), "--socket", sock,
                              "--trusted-keys", os.path.join(self.keys, "trusted"),

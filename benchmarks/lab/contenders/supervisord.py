@@ -16,14 +16,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 SUPERVISORD = os.path.join(REPO, ".bench-venv", "bin", "supervisord")
 
 
-def conf(home: str, services: List[Service], workdir: str) -> str:
+def conf(home: str, services: List[Service], workdir: str, sock: str) -> str:
     lines = [
-        "[unix_http_server]", f"file={home}/supervisor.sock", "chmod=0700", "",
+        "[unix_http_server]", f"file={sock}", "chmod=0700", "",
         "[supervisord]", "nodaemon=true", f"logfile={home}/supervisord.log", "loglevel=info",
         f"pidfile={home}/supervisord.pid", f"childlogdir={home}", "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
-        "[supervisorctl]", f"serverurl=unix://{home}/supervisor.sock", "",
+        "[supervisorctl]", f"serverurl=unix://{sock}", "",
     ]
     for service in services:
         lines += [f"[program:{service.unit}]", f"command={service.launcher(workdir)}",
@@ -52,7 +52,7 @@ class Supervisord(Contender):
             home = self.host_dir(service.host)
             path = os.path.join(home, "supervisord.conf")
             with open(path, "w") as handle:
-                handle.write(conf(home, [service], self.lab.workdir))
+                handle.write(conf(home, [service], self.lab.workdir, self.lab.sock_path(service.host, self.name)))
             self.daemons.append(self.lab.spawn(service.host, [SUPERVISORD, "-c", path],
                                                os.path.join(home, "supervisord.stderr"), cwd=home))
 
