@@ -43,7 +43,7 @@ class Fault:
     name: str
     host: str
     what: str                      # one line for the report
-    action: Callable[[Any, "Fault"], List[int]]
+    action: Callable[[Any, Fault], List[int]]
     hang: bool = False             # the target is stopped: time to detection is measured
     unfixable: bool = False        # restarts cannot fix it: time to drain / failover is measured
 

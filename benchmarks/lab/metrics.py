@@ -23,12 +23,14 @@ def pct(values: List[float], q: float) -> Optional[float]:
 
 
 def buckets(records: List[Record], fault_at: float, end: float) -> List[Dict[str, Any]]:
-    """Per 100 ms of due time: ok, failed, p50/p99 of all requests, successes by server."""
+    """Per 100 ms in which requests were answered (or failed): ok, failed, p50/p99 of their
+    latencies, successes by server. By answer time, so a retried request shows when it was
+    served, not when it was sent."""
     out = []
-    count = int(math.ceil(end / BUCKET))
+    count = math.ceil(end / BUCKET)
     slots: List[List[Record]] = [[] for _ in range(count)]
     for r in records:
-        i = int(r[1] / BUCKET)
+        i = int((r[1] + r[2]) / BUCKET)
         if 0 <= i < count:
             slots[i].append(r)
     for i, slot in enumerate(slots):
@@ -84,7 +86,7 @@ def _normal_after(after: List[Record], fault_at: float, end: float, threshold: f
     """Start of the first half-second slice, at or after the last failure, that begins a
     full second (two slices, or the last slice) with no failure and p99 under the
     threshold; None when the window ends before that."""
-    slices = int(math.ceil((end - fault_at) / NORMAL_SLICE))
+    slices = math.ceil((end - fault_at) / NORMAL_SLICE)
     good = []
     for i in range(slices):
         lo, hi = fault_at + i * NORMAL_SLICE, fault_at + (i + 1) * NORMAL_SLICE

@@ -86,14 +86,16 @@ def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
               "Extra requests carried by the other servers (beyond their share before the fault),",
               "time to detection of a hang (the stopped process is signalled away), time until",
               "HAProxy takes the server out (any state but UP), time until the VIP moves.", "",
-              "| scenario | fault | traffic | contender | extra on others | hang detected | HAProxy out | VIP moved | p99 normal after |",
+              "| scenario | fault | traffic | contender | extra on others | hang detected | HAProxy out"
+              " | VIP moved | p99 normal after |",
               "|---|---|---|---|---|---|---|---|---|"]
     for (scenario, fault, target), by in rows(results).items():
         for c in contenders:
             if by.get(c) is None or by[c][1] is None:
                 continue
             r, t = by[c]
-            lines.append(f"| {scenario} | {fault} | {target} | {c} | {t['extra_on_others'] if t['extra_on_others'] is not None else '-'} | "
+            extra = "-" if t["extra_on_others"] is None else t["extra_on_others"]
+            lines.append(f"| {scenario} | {fault} | {target} | {c} | {extra} | "
                          f"{seconds(r['hang_ended_s']) if 'hang_ended_s' in r else '-'} | "
                          f"{seconds(t['haproxy_out_s']) if 'haproxy_out_s' in t else '-'} | "
                          f"{seconds(r['vip_moved_s']) if 'vip_moved_s' in r else '-'} | {seconds(t['p99_normal_after_s'])} |")
@@ -156,7 +158,8 @@ def plots(out: str, results: List[Dict[str, Any]]) -> List[str]:
                 ax.axvline(0, color="black", linewidth=0.8)
                 ax.set_ylabel(c, rotation=0, ha="right", va="center")
                 ax.set_ylim(0, max(12, max((sum(col) for col in zip(*stacks)), default=0) + 2))
-            axes[0, 0].set_title(f"{by[contenders[0]]['what']} ({target}): requests per 100 ms by backend")
+            axes[0, 0].set_title(f"{by[contenders[0]]['what']} ({target})\nrequests answered per 100 ms, by backend",
+                                 fontsize="small")
             axes[0, 0].legend(loc="upper right", fontsize="x-small", ncol=6)
             axes[-1, 0].set_xlabel("seconds from the fault")
             fig.tight_layout()

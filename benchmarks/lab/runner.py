@@ -133,7 +133,7 @@ def run_episode(lab: LabContext, contender: Contender, episode: Episode, rate: f
         with open(out) as handle:
             records = json.load(handle)
         result.update(analyse(records, t0, fault_mono, episode, sampler, contender))
-    except Exception as exc:  # noqa: BLE001 - an episode that breaks is reported, the lab goes on
+    except Exception as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
     finally:
         if sampler is not None:

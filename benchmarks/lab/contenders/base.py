@@ -22,7 +22,7 @@ class Contender:
     agent_check = False          # HAProxy also asks the contender (agent-check)
     version = ""
 
-    def __init__(self, lab: "LabContext") -> None:  # noqa: F821 - runner.LabContext
+    def __init__(self, lab: LabContext) -> None:  # noqa: F821 - runner.LabContext
         self.lab = lab
 
     def available(self) -> Optional[str]:

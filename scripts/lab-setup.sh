@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# What `make lab` needs beyond `make test`'s set-up, as root on Debian 12. Idempotent.
+#   HAProxy, keepalived, iproute2, docker engine: scripts/setup-host.sh test
+#   supervisord (.bench-venv/) and monit (apt): scripts/bench-setup.sh
+#   the systemd image procguard-test/debian:bookworm: scripts/containers/image.sh bookworm
+#   matplotlib for the plots: requirements-lab.txt into the project's venv
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+scripts/setup-host.sh test
+scripts/bench-setup.sh
+scripts/containers/image.sh bookworm
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
