@@ -4,6 +4,7 @@
 #   supervisord (.bench-venv/) and monit (apt): scripts/bench-setup.sh
 #   the systemd image procguard-test/debian:bookworm: # Any build of the image will do (the lab only needs systemd and python3 in it): build it
 # only when it is missing, never rebuild one that Molecule may be using right now.
+scripts/containers/engine.sh
 if ! docker image inspect procguard-test/debian:bookworm >/dev/null 2>&1; then
     scripts/containers/image.sh bookworm
 fi
@@ -15,6 +16,7 @@ scripts/setup-host.sh test
 scripts/bench-setup.sh
 # Any build of the image will do (the lab only needs systemd and python3 in it): build it
 # only when it is missing, never rebuild one that Molecule may be using right now.
+scripts/containers/engine.sh
 if ! docker image inspect procguard-test/debian:bookworm >/dev/null 2>&1; then
     scripts/containers/image.sh bookworm
 fi
