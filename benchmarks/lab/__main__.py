@@ -35,6 +35,8 @@ def parse(argv: List[str]) -> argparse.Namespace:
     run.add_argument("--seed", type=int, default=14)
     run.add_argument("--out", default=os.path.join(REPO, "docs", "lab"))
     run.add_argument("--no-report", action="store_true")
+    run.add_argument("--merge", action="store_true",
+                     help="keep the other results already in OUT/lab.json (re-run some episodes only)")
     sub.add_parser("cleanup", help="remove what an interrupted run left (processes, namespaces, containers)")
     args = parser.parse_args(argv)
     if args.cmd is None:
@@ -90,8 +92,17 @@ def run(args: argparse.Namespace) -> int:
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "took_s": round(time.monotonic() - started, 1), "seed": args.seed, "rate_per_target": args.rate,
             "uname": " ".join(os.uname()), "cpus": os.cpu_count(), "short": args.short}
-    with open(os.path.join(args.out, "lab.json"), "w") as handle:
-        json.dump({"meta": meta, "results": [strip(r) for r in results]}, handle, indent=1)
+    summary = [strip(r) for r in results]
+    path = os.path.join(args.out, "lab.json")
+    if args.merge and os.path.exists(path):
+        with open(path) as handle:
+            before = json.load(handle)
+        fresh = {(r["contender"], r.get("scenario"), r.get("fault")) for r in summary}
+        summary = [r for r in before["results"] if (r["contender"], r.get("scenario"), r.get("fault")) not in fresh]
+        summary += [strip(r) for r in results]
+        meta = {**before["meta"], "merged": meta}
+    with open(path, "w") as handle:
+        json.dump({"meta": meta, "results": summary}, handle, indent=1)
     if not args.no_report:
         from .report import write_report
         write_report(args.out)

@@ -105,7 +105,8 @@ def run_episode(lab: LabContext, contender: Contender, episode: Episode, rate: f
         probe = lab.ns_run("lb", [sys.executable, "-m", "lab.probe", "--deadline", str(READY_DEADLINE), *urls],
                            READY_DEADLINE + 10)
         if probe.returncode != 0:
-            raise RuntimeError(probe.stderr.strip())
+            diagnose = getattr(contender, "diagnose", None)
+            raise RuntimeError(probe.stderr.strip() + (f"; {diagnose()}" if diagnose else ""))
         for h in haproxies:
             wait_for(f"all servers UP in HAProxy ({h.setting})",
                      lambda h=h: (st := h.status()) and all(v == "UP" for v in st.values()), READY_DEADLINE)

@@ -96,6 +96,11 @@ class Systemd(Contender):
         self.exec(f"cp {units_dir}/*.service /run/systemd/system/ && systemctl daemon-reload && "
                   f"systemctl start --no-block {' '.join(self.units)}")
 
+    def diagnose(self) -> str:
+        """The units' states, for an episode whose services never answered."""
+        out = self.exec("systemctl --no-pager --plain --no-legend list-units --all 'pglab-*'", check=False)
+        return " / ".join(" ".join(line.split()[:4]) for line in out.stdout.splitlines())
+
     def stop(self) -> None:
         if self.running:
             self.exec("systemctl stop 'pglab-*' ; systemctl reset-failed 'pglab-*' ; "
