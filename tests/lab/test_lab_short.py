@@ -43,7 +43,11 @@ def lab(tmp_path_factory):
     with open(out / "lab.json") as handle:
         results = json.load(handle)["results"]
     assert [r.get("error") for r in results if r.get("error")] == [], run.stdout + run.stderr
-    return {f"{r['scenario']}/{r['fault']}": r for r in results}, run.stdout
+    full = {}
+    for r in results:      # runs/ keeps each episode whole (timelines and series)
+        with open(out / "runs" / f"procguard--{r['scenario']}-{r['fault']}.json") as handle:
+            full[f"{r['scenario']}/{r['fault']}"] = json.load(handle)
+    return full, run.stdout
 
 
 def test_killed_web_worker_costs_at_most_the_request_in_flight(lab):
