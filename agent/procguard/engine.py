@@ -20,6 +20,7 @@ from .children.status import describe_status
 from .config.model import Config, Watch
 from .crash_report import write_error_report
 from .events.emitter import Emitter
+from .expiry import Expiry
 from .intake.admitter import Admitted, Admitter, Job
 from .intake.queue import CheckQueue
 from .intake.verdict import Verdict
@@ -38,6 +39,7 @@ from .unit import WatchUnit
 from .watching.deaths import PidfdWatcher, PollWatcher, Watcher
 
 Offered = Callable[[Optional[Admitted], Optional[Refusal]], None]
+NOTHING_REPEAT = 3600.0  # seconds between two "nothing is watched" messages
 
 
 class Engine:
@@ -54,6 +56,7 @@ class Engine:
         self.units: Dict[str, WatchUnit] = {}
         self.pauses = Pauses(PauseStore(settings.state_dir), self, lambda: self.units, wall)
         self.checks = CheckQueue(self.loop.post)
+        self.expiry = Expiry(self, wall)
         self.observers: List[WatchObserver] = []
         self.companions: List[Companion] = []
         self.config: Optional[Config] = None
@@ -220,6 +223,7 @@ class Engine:
         self.apply(admitted.config)
         self.in_force = admitted
         self.last_refusal = None
+        self.expiry.track(admitted.config.path, admitted.config.serial, admitted.config.not_after)
 
     def apply(self, config: Config) -> None:
         plan = plan_reload(self.config, config)
@@ -311,18 +315,19 @@ class Engine:
             unit.settle()
 
     # ================================================================ running
-    def setup(self) -> bool:
+    def setup(self) -> None:
         set_child_subreaper()
         self.reaper.central = True
         self.loop.on_signal(signal.SIGCHLD, self._on_sigchld)
         self.loop.on_signal(signal.SIGHUP, lambda: self._reload_quietly("SIGHUP"))
         self.loop.on_signal(signal.SIGTERM, lambda: self.stop("TERM"))
         self.loop.on_signal(signal.SIGINT, lambda: self.stop("INT"))
-        result = self.load_file("start")
-        if not result["ok"] and self.config is None and not self.settings.pull.get("url"):
-            return False  # nothing to run, and nowhere to get it from
-        # With a pull URL, a fresh host (no config yet) keeps running and waits for its
-        # first signed config from the server: that is how an autoscaled server boots.
+        self.load_file("start")
+        # Never exit for a config reason: with nothing it can safely enforce, the agent stays
+        # up with zero watches, says so, serves status and takes a new config at once (by
+        # reload, or by pull: that is how an autoscaled server boots).
+        if self.config is None:
+            self._nothing_in_force()
         for companion in self.companions:
             companion.start()
         self.emit("agent_started", version=__version__, config=self.settings.config,
@@ -334,7 +339,13 @@ class Engine:
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
         if self.watcher.poll_interval:
             self._poll_deaths()
-        return True
+
+    def _nothing_in_force(self) -> None:
+        if self.config is not None:
+            return
+        reason = self.last_refusal["message"] if self.last_refusal else "no config file yet"
+        self.emit("no_config_in_force", config=self.settings.config, reason=reason)
+        self.loop.call_later(NOTHING_REPEAT, self._nothing_in_force)
 
     def _reload_quietly(self, by: str) -> None:
         self.reload(by)  # the outcome is logged; a signal has nobody to answer to
@@ -356,9 +367,7 @@ class Engine:
         self.running = False
 
     def run(self) -> int:
-        if not self.setup():
-            self.shutdown()
-            return 1
+        self.setup()
         self.running = True
         while self.running:
             for fd, _mask in self.loop.wait(cap=60.0):

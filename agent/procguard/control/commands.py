@@ -85,6 +85,7 @@ class Commands:
                     "key_id": admitted.verdict.key_id if admitted else None,
                     "signed": bool(admitted and admitted.verdict.signed),
                     "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied)) if applied else None,
+                    **engine.expiry.status(),
                 },
                 "last_refusal": engine.last_refusal,
                 "pull": self.pull_status() if self.pull_status is not None else None,

@@ -18,7 +18,7 @@ from typing import Any, Callable, NoReturn, Optional, Union
 from ..config.model import Config, build_config
 from ..events import catalog
 from ..events.emitter import Emitter
-from ..refusal import CHECK_FAILED, INVALID, MISSING_FILE, ROLLBACK, UNSAFE_FILE, Refusal
+from ..refusal import CHECK_FAILED, EXPIRED, INVALID, MISSING_FILE, ROLLBACK, UNSAFE_FILE, Refusal
 from ..settings import Settings
 from .child import decide_in_child
 from .filesafety import check_inputs, check_trust
@@ -92,7 +92,7 @@ class Admitter:
         return self.begin_bytes(path, data, sig)
 
     def begin_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
-                    save: bool = True) -> Job:
+                    save: bool = True, allow_expired: bool = False) -> Job:
         s = self.settings
         if not s.allow_unsigned and source != "state":
             # whichever way the bytes came: the keys that judge them must be root's alone.
@@ -107,7 +107,7 @@ class Admitter:
         request = Request(
             path=path, data=data, sig=sig, sig_path=path + ".sig", trusted_dir=s.trusted_keys,
             revoked=s.revoked, host_name=s.host_name, host_groups=list(s.host_groups),
-            floor=floor, allow_unsigned=s.allow_unsigned)
+            floor=floor, allow_unsigned=s.allow_unsigned, allow_expired=allow_expired)
         return Job(request, data, sig, source, save, last)
 
     def finish(self, job: Job, verdict: Union[Verdict, Callable[[Request], Verdict]]) -> Admitted:
@@ -177,14 +177,24 @@ class Admitter:
             return None
 
     def _restore_last_good(self) -> Optional[Admitted]:
+        """At start, when the file is refused: what was in force before. An expired copy is
+        still enforced (the engine flags it and says so loudly): never leave a host unwatched
+        for want of a new signature."""
         last = self._last_good()
         if last is None or last.config_bytes is None:
             return None
+        path = self.settings.config
         try:
-            admitted = self.admit_bytes(self.settings.config, last.config_bytes, last.sig_bytes,
-                                        source="state", save=False)
-        except Refusal:
-            return None
+            admitted = self.admit_bytes(path, last.config_bytes, last.sig_bytes, source="state", save=False)
+        except Refusal as refusal:
+            if refusal.code != EXPIRED:
+                return None
+            try:
+                job = self.begin_bytes(path, last.config_bytes, last.sig_bytes, source="state", save=False,
+                                       allow_expired=True)
+                admitted = self.finish(job, decide_in_child)
+            except Refusal:
+                return None
         self.emitter.emit("last_good_restored", config=self.settings.config,
                           serial=last.serial, key_id=last.key_id, saved_at=last.saved_at)
         return admitted

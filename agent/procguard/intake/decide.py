@@ -73,7 +73,7 @@ def _decide(req: Request, verdict: Verdict, now: datetime) -> None:
             _check_program(program, source)
     host = HostIdentity(req.host_name, req.host_groups) if req.host_name is not None else None
     admission = admit_terms(req.path, doc, signed=verdict.signed, key_id=verdict.key_id, host=host,
-                            last_serial=req.floor, now=now)
+                            last_serial=req.floor, now=now, allow_expired=req.allow_expired)
     verdict.serial = admission.serial
     verdict.doc = doc
 

@@ -23,6 +23,7 @@ class Request:
     host_groups: List[str] = field(default_factory=list)
     floor: Optional[int] = None        # the highest serial ever applied
     allow_unsigned: bool = False
+    allow_expired: bool = False        # the last good copy at start: enforced, flagged expired
     on_this_host: bool = True       # False: skip what only the host has (binaries, users, file safety)
 
 
