@@ -19,6 +19,7 @@ from .children.reaper import Reaper
 from .children.status import describe_status
 from .config.model import Config, Watch
 from .crash_report import write_error_report
+from .durations import iso_utc
 from .events.emitter import Emitter
 from .expiry import Expiry
 from .intake.admitter import Admitted, Admitter, Job
@@ -217,7 +218,7 @@ class Engine:
 
     def _refused(self, refusal: Refusal) -> None:
         self.last_refusal = {"code": refusal.code, "message": str(refusal),
-                             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.wall()))}
+                             "at": iso_utc(self.wall())}
 
     def _put_in_force(self, admitted: Admitted) -> None:
         self.apply(admitted.config)

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional, Protocol
 
-from .durations import format_duration
+from .durations import format_duration, iso_utc
 from .unit import Timer
 
 WARN_AHEAD = (7 * 86400.0, 86400.0, 3600.0)
@@ -106,4 +106,4 @@ class Expiry:
 
 
 def _iso(when: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+    return iso_utc(when)

@@ -232,7 +232,8 @@ def test_a_tampered_pulled_config_is_refused_once(rig, env, server):
     sig = sign(key.private, newer)
     server.publish(newer.replace(TAG.encode(), b"31336", 1), sig, PATH)  # one byte
     refusal = engine.wait_event("PG6001")[0]
-    assert "source=pull" in refusal
+    assert "source=pull" in refusal and f"config={server.url(PATH)}" in refusal
+    assert "publish its .sig beside it" in engine.last_refusal["message"], "the fix is on the server, not here"
     assert engine.last_refusal["code"] == "bad_signature"
     assert [c.serial for c in engine.applied] == [5], "nothing applied"
     assert Path(engine.settings.config).read_bytes() == good, "the file on disk stays the good one"
@@ -269,6 +270,7 @@ def test_server_going_away_is_survived_with_backoff(rig, env, server, pki):
     server.stop()
 
     failures = engine.wait_event("PG6040", count=4, timeout=15)
+    assert "Connection refused" in failures[0] and "HTTPSConnectionPool" not in failures[0], "a few words, not a repr"
     waits = [float(line.split("retry_in=")[1].split("s")[0]) for line in failures[:4]]
     assert all(b > a for a, b in zip(waits, waits[1:])), f"backoff grows: {waits}"
     assert worker.status()["state"] == "failing" and worker.status()["failures"] >= 4
@@ -286,12 +288,13 @@ def test_server_going_away_is_survived_with_backoff(rig, env, server, pki):
         back.stop()
 
 
-def test_a_pin_mismatch_is_alerted(rig, env, server):
+def test_a_pin_mismatch_is_alerted_with_the_fingerprint_seen(rig, env, server, pki):
     engine, make_worker = rig
     publish(server, config_text(serial=5), env.new_key("k1"))
     make_worker(pinned_sha256="00" * 32, backoff_initial=5)
     line = engine.wait_event("PG6045")[0]
     assert "pinned_sha256=" + "00" * 32 in line
+    assert f"seen_sha256={pki.cert_sha256}" in line, "the operator can compare it with the renewed certificate"
     assert not engine.applied
 
 

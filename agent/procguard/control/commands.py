@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .. import __version__
+from ..durations import iso_utc
 from ..engine import Engine
 from ..fileio import sha256_hex
 from .protocol import Later
@@ -84,7 +84,7 @@ class Commands:
                     "sha256": sha256_hex(admitted.config_bytes) if admitted else None,
                     "key_id": admitted.verdict.key_id if admitted else None,
                     "signed": bool(admitted and admitted.verdict.signed),
-                    "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied)) if applied else None,
+                    "applied_at": iso_utc(applied) if applied else None,
                     **engine.expiry.status(),
                 },
                 "last_refusal": engine.last_refusal,

@@ -145,7 +145,7 @@ class Admitter:
                                                                        "last_serial": "unreadable"}), source)
 
     def _report_trust(self, verdict: Verdict) -> None:
-        key = (tuple(verdict.trust_problems), tuple(verdict.revoked), verdict.trusted)
+        key = (tuple(verdict.trust_problems), tuple(verdict.revoked_present), verdict.trusted)
         if key == self._last_trust_report:
             return  # say it once, not at every reload
         self._last_trust_report = key
@@ -153,8 +153,8 @@ class Admitter:
             return  # no keys in a local trial is expected
         for problem in verdict.trust_problems:
             self.emitter.emit("trusted_key_problem", problem=problem)
-        for key_id in verdict.revoked:
-            self.emitter.emit("trusted_key_revoked", key_id=key_id)
+        for key_id, file in verdict.revoked_present.items():
+            self.emitter.emit("trusted_key_revoked", key_id=key_id, file=file, revoked=self.settings.revoked)
         if verdict.trusted == 0:
             self.emitter.emit("no_trusted_keys", dir=self.settings.trusted_keys)
 

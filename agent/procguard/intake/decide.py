@@ -47,6 +47,7 @@ def _decide(req: Request, verdict: Verdict, now: datetime) -> None:
         trust = TrustStore.load(req.trusted_dir, req.revoked or None)
         verdict.trust_problems = list(trust.problems)
         verdict.revoked = sorted(trust.revoked)
+        verdict.revoked_present = {kid: trust.files[kid] for kid in sorted(trust.revoked) if kid in trust.files}
         verdict.trusted = len(trust.active_ids())
         if trust.revocation_problems:  # fail closed: a revocation it cannot read might be missing
             raise Refusal(BAD_REVOCATION_LIST,

@@ -39,6 +39,7 @@ class Verdict:
     signed: bool = False
     trust_problems: List[str] = field(default_factory=list)
     revoked: List[str] = field(default_factory=list)
+    revoked_present: Dict[str, str] = field(default_factory=dict)  # revoked key id -> its .pub still trusted.d
     trusted: int = 0
 
     def raise_refusal(self) -> None:

@@ -176,7 +176,7 @@ MESSAGES: Tuple[Message, ...] = (
             "After failures, a pull succeeded; the normal interval is back."),
     Message("PG6045", "pull_pin_mismatch", "alert",
             "config pull refused: server certificate does not match the pin",
-            ("url", "pinned_sha256"),
+            ("url", "pinned_sha256", "seen_sha256"),
             "The server's certificate is not the pinned one: a different server, or a "
             "renewed certificate. Nothing was downloaded.",
             "If the certificate was renewed, update pull.pinned_sha256 in the agent settings "
