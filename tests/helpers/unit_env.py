@@ -34,6 +34,7 @@ class FakeEnv:
         self.signals: List[Tuple[int, int]] = []
         self.found: List[Identity] = []
         self.hooks: List[str] = []
+        self.exit_statuses: dict = {}
 
     def now(self) -> float:
         return self.t
@@ -79,6 +80,12 @@ class FakeEnv:
 
     def hook(self, what: str, unit: WatchUnit, **info: Any) -> None:
         self.hooks.append(what)
+
+    def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None:
+        fn()  # a test wants to see the exception
+
+    def exit_status(self, pid: int) -> Optional[int]:
+        return self.exit_statuses.get(pid)
 
     def names(self) -> List[str]:
         return [n for n, _ in self.events if n != "state_changed"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from .. import __version__
+from ..durations import iso_utc
 from ..engine import Engine
 from ..fileio import sha256_hex
+from .protocol import Later
 
 
 class Commands:
@@ -16,14 +18,16 @@ class Commands:
         self.engine = engine
         self.pull_status = pull_status
 
-    def handle(self, request: Dict[str, Any], uid: int) -> Dict[str, Any]:
+    def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Later]:
         cmd = request.get("cmd")
         by = f"uid:{uid}"
         try:
             if cmd == "status":
                 return {"ok": True, **self.status()}
             if cmd == "reload":
-                return self.engine.reload(by)
+                later = Later()
+                self.engine.reload(by, later.resolve)
+                return later
             if cmd in ("pause", "resume", "restart"):
                 names = self._names(request.get("watch"), allow_all=cmd != "restart")
                 if cmd == "pause":
@@ -34,8 +38,13 @@ class Commands:
                 elif cmd == "resume":
                     self.engine.pauses.resume(names, by)
                 else:
-                    for name in names:
-                        self.engine.units[name].request_restart(by)
+                    unit = self.engine.units[names[0]]
+                    if unit.watch.start is None:
+                        return {"ok": False, "error": (
+                            f"watch {unit.name} has no start command: procguard only watches it, so it "
+                            "will not stop what it cannot start again; restart it with the tool that "
+                            "started it (for example systemctl restart)")}
+                    self.engine.guard(unit, functools.partial(unit.request_restart, by))
                 return {"ok": True, "watches": names}
         except LookupError as exc:
             return {"ok": False, "error": str(exc.args[0])}
@@ -75,7 +84,8 @@ class Commands:
                     "sha256": sha256_hex(admitted.config_bytes) if admitted else None,
                     "key_id": admitted.verdict.key_id if admitted else None,
                     "signed": bool(admitted and admitted.verdict.signed),
-                    "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied)) if applied else None,
+                    "applied_at": iso_utc(applied) if applied else None,
+                    **engine.expiry.status(),
                 },
                 "last_refusal": engine.last_refusal,
                 "pull": self.pull_status() if self.pull_status is not None else None,

@@ -2,6 +2,10 @@
 
 The socket is created mode 0600 in a 0700 directory, and every client's uid is checked
 with SO_PEERCRED: only root (or the agent's own user) may pause or restart services.
+Monitoring polls in parallel, so the backlog is the kernel's maximum, every pending
+connection is accepted per wake-up, and each client is bounded: MAX_CLIENTS at once, a
+request of MAX_REQUEST bytes, CLIENT_TIMEOUT to send it. A reply the kernel cannot take at
+once is finished by a short-lived thread, so a slow reader never holds up the loop.
 A companion of the engine (observer.Companion): started once the first config is in force.
 """
 
@@ -10,12 +14,15 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from typing import Any, Callable, Dict, Optional, Tuple
+import threading
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from ..loop import Loop
-from .protocol import MAX_REQUEST, decode, encode
+from .protocol import MAX_REQUEST, Later, decode, encode
 
-Handler = Callable[[Dict[str, Any], int], Dict[str, Any]]
+Handler = Callable[[Dict[str, Any], int], Union[Dict[str, Any], Later]]
+MAX_CLIENTS = 256
+CLIENT_TIMEOUT = 5.0
 
 
 class ControlServer:
@@ -40,20 +47,25 @@ class ControlServer:
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
-        self.sock.listen(16)
+        self.sock.listen(socket.SOMAXCONN)
         self.loop.add_reader(self.sock.fileno(), self._accept_ready)
 
     def reloaded(self) -> None:
         pass
 
     def _accept_ready(self) -> None:
-        self.accept()
+        while len(self.clients) < MAX_CLIENTS:  # the rest wait in the backlog
+            try:
+                self.accept()
+            except BlockingIOError:
+                return
 
     def accept(self) -> Optional[socket.socket]:
+        """Accept one pending connection; BlockingIOError when there is none."""
         assert self.sock is not None
         try:
             conn, _ = self.sock.accept()
-        except (BlockingIOError, InterruptedError):
+        except InterruptedError:
             return None
         conn.setblocking(False)
         uid = self._peer_uid(conn)
@@ -64,7 +76,16 @@ class ControlServer:
         fd = conn.fileno()
         self.clients[fd] = (conn, bytearray())
         self.loop.add_reader(fd, lambda: self._serve(fd))
+        self.loop.call_later(CLIENT_TIMEOUT, lambda: self._expire(fd, conn))
         return conn
+
+    def _expire(self, fd: int, conn: socket.socket) -> None:
+        entry = self.clients.get(fd)
+        if entry is not None and entry[0] is conn and fd in self._reading():
+            self.drop(fd)  # it never sent a whole request
+
+    def _reading(self) -> Tuple[int, ...]:
+        return tuple(fd for fd in self.clients if self.loop.has_reader(fd))
 
     def _serve(self, fd: int) -> None:
         try:
@@ -85,20 +106,50 @@ class ControlServer:
             buf.extend(chunk)
             if b"\n" not in buf and len(buf) < MAX_REQUEST:
                 return False
-        if buf:
-            line = bytes(buf).split(b"\n", 1)[0]
-            try:
-                reply = self.handler(decode(line), self._peer_uid(conn))
-            except ValueError as exc:
-                reply = {"ok": False, "error": f"bad request: {exc}"}
+        if not buf:
+            self.drop(fd)
+            return True
+        line = bytes(buf).split(b"\n", 1)[0]
+        reply: Union[Dict[str, Any], Later]
+        try:
+            reply = self.handler(decode(line), self._peer_uid(conn))
+        except ValueError as exc:
+            reply = {"ok": False, "error": f"bad request: {exc}"}
+        if isinstance(reply, Later):  # answered when the work is done; the loop goes on
+            self.loop.remove_reader(fd)
+            reply.then(lambda answer: self._answer(fd, conn, answer))
+            return True
+        self._answer(fd, conn, reply)
+        return True
+
+    def _answer(self, fd: int, conn: socket.socket, reply: Dict[str, Any]) -> None:
+        if self.clients.get(fd, (None,))[0] is not conn:
+            return  # gone meanwhile (agent stopping)
+        data = encode(reply)
+        try:
+            sent = conn.send(data)
+        except OSError:
+            sent = len(data)
+        if sent < len(data):
+            self._finish_later(fd, data[sent:])
+            return
+        self.drop(fd)
+
+    def _finish_later(self, fd: int, rest: bytes) -> None:
+        """The kernel took part of a large reply: a thread sends the rest and closes."""
+        conn, _ = self.clients.pop(fd)
+        self.loop.remove_reader(fd)  # a no-op when it waited for a Later
+
+        def send() -> None:
             try:
                 conn.setblocking(True)
-                conn.settimeout(2.0)
-                conn.sendall(encode(reply))
+                conn.settimeout(CLIENT_TIMEOUT)
+                conn.sendall(rest)
             except OSError:
                 pass
-        self.drop(fd)
-        return True
+            finally:
+                conn.close()
+        threading.Thread(target=send, name="control-reply", daemon=True).start()
 
     def drop(self, fd: int) -> None:
         entry = self.clients.pop(fd, None)
