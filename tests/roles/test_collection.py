@@ -45,6 +45,8 @@ def test_tarball_holds_the_collection_and_nothing_of_the_project(installed):
         assert wanted in names, wanted
     for unwanted in ("agent", "tests", "molecule", "benchmarks", "scripts", "inventories", ".config", "build"):
         assert not any(n == unwanted or n.startswith(unwanted + "/") for n in names), unwanted
+    helpers = [n for n in names if n.startswith("roles/") and n.count("/") == 2 and n.endswith(".py")]
+    assert helpers == [], "the roles' generator scripts are tools of this repository, not of the collection"
 
 
 @pytest.mark.parametrize("kind, name", [("module", m) for m in MODULES] + [("filter", f) for f in FILTERS]

@@ -132,8 +132,9 @@ def test_playbook_signs_with_a_vaulted_key_without_procguard_and_check_accepts_i
     assert first.returncode == 0, first.stdout + first.stderr
     assert "changed=1" in first.stdout
     assert (dest.parent / "watches.yaml.sig").read_bytes() == signature.sign(keys / "ops.key", dest.read_bytes())
+    (tmp_path / "revoked.txt").write_text("")  # an empty list revokes nothing; a missing one fails closed
     check = subprocess.run([sys.executable, "-m", "procguard.cli.main", "check", "--trusted-keys", str(keys),
-                            "--revoked", str(tmp_path / "none"), "--host", "anyhost", str(dest)],
+                            "--revoked", str(tmp_path / "revoked.txt"), "--host", "anyhost", str(dest)],
                            capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
     assert "signature verified" in check.stdout
