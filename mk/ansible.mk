@@ -61,7 +61,7 @@ SANITY_OFFLINE_TESTS := action-plugin-docs changelog compile empty-init ignores 
                         shellcheck symlinks use-argspec-type-path use-compat-six
 collection-sanity: collection-tarball
 	rm -rf $(SANITY_ROOT)
-	$(ANSIBLE_VENV_BIN)/ansible-galaxy collection install --offline -p $(SANITY_ROOT) $(COLLECTION_TARBALL)
+	$(ANSIBLE_VENV_BIN)/ansible-galaxy collection install --offline --force -p $(SANITY_ROOT) $(COLLECTION_TARBALL)
 	cd $(SANITY_ROOT)/ansible_collections/procguard/fleet && $(ANSIBLE_VENV_BIN)/ansible-test sanity \
 	    --python $$($(ANSIBLE_VENV_BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') $(addprefix --test ,$(SANITY_OFFLINE_TESTS))
 
@@ -74,7 +74,7 @@ containers:
 # procguard.fleet.site from the tarball installed into a fresh collections path.
 molecule-test: $(ANSIBLE_STAMP) containers agent-wheel collection-tarball
 	rm -rf $(MOLECULE_COLLECTIONS)
-	$(ANSIBLE_VENV_BIN)/ansible-galaxy collection install --offline -p $(MOLECULE_COLLECTIONS) $(COLLECTION_TARBALL)
+	$(ANSIBLE_VENV_BIN)/ansible-galaxy collection install --offline --force -p $(MOLECULE_COLLECTIONS) $(COLLECTION_TARBALL)
 	$(ANSIBLE_PATH_ENV) ANSIBLE_COLLECTIONS_PATH="$(MOLECULE_COLLECTIONS):$(DOCKER_COLLECTIONS)" \
 	    PROCGUARD_WHEEL_DIR=$(WHEEL_DIR) $(ANSIBLE_VENV_BIN)/molecule test -s default
 
