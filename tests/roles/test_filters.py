@@ -10,7 +10,7 @@ import pytest
 from roles_paths import ROLES, load_filter
 
 pytest.importorskip("ansible")
-from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible.errors import AnsibleFilterError
 
 WATCHES = load_filter("watches")
 STATUS = load_filter("status")
@@ -117,7 +117,8 @@ def test_fleet_summary_flags_the_same_serial_with_other_content_than_the_invento
     out = STATUS.fleet_summary(results, ["h1", "h2", "h3"], expected)
     assert out["report"]["content_drift"] == {"h2": {"serial": 5, "in_force": "c" * 64, "expected": "b" * 64}}
     assert list(out["failed_hosts"]) == ["h2"], "h3 is only behind (serial drift), h1 is as rendered"
-    assert "content drift: serial 5 in force with content cccccccccccc, the inventory renders bbbbbbbbbbbb" in out["failed_hosts"]["h2"]
+    reason = "content drift: serial 5 in force with content cccccccccccc, the inventory renders bbbbbbbbbbbb"
+    assert reason in out["failed_hosts"]["h2"]
     assert "config content: drift: h2 (serial 5)" in out["lines"]
 
 
@@ -175,7 +176,8 @@ DEBIAN = {"os_family": "Debian", "distribution": "Debian", "distribution_version
 
 
 def test_platform_check_passes_a_supported_host():
-    assert PLATFORM.platform_problem(DEBIAN, "procguard_syslog", ["Debian"], False, str(ROLES / "procguard_syslog" / "vars")) == ""
+    vars_dir = str(ROLES / "procguard_syslog" / "vars")
+    assert PLATFORM.platform_problem(DEBIAN, "procguard_syslog", ["Debian"], False, vars_dir) == ""
 
 
 def test_platform_check_names_the_override_on_an_untested_family():

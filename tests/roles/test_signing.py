@@ -56,7 +56,7 @@ def test_a_key_that_is_not_ed25519_is_refused_with_the_fix(keys):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     with pytest.raises(SIGNER.SigningError, match="not an Ed25519 key; use `procguard keygen`"):
         SIGNER.sign_config(pem, b"x", "ec.key")
-    with pytest.raises(SIGNER.SigningError, match="junk.key: not a readable unencrypted PEM private key"):
+    with pytest.raises(SIGNER.SigningError, match=r"junk\.key: not a readable unencrypted PEM private key"):
         SIGNER.sign_config(b"junk", b"x", "junk.key")
 
 
@@ -102,7 +102,7 @@ def controller(tmp_path, keys):
     variable, and a `procguard` package that refuses to be imported."""
     (tmp_path / "pw").write_text("test-vault-password\n")
     (tmp_path / "play.yml").write_text(PLAYBOOK)
-    (tmp_path / "hosts").write_text("localhost ansible_connection=local ansible_python_interpreter={}\n".format(sys.executable))
+    (tmp_path / "hosts").write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     blocker = tmp_path / "no-procguard" / "procguard"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('the controller must sign without the procguard package')\n")
