@@ -1,12 +1,14 @@
 """The composition root: builds the agent from its parts, and nothing else builds them.
 
 The engine imports only downward; this module is the one place that knows every part:
-the admitter, the spawner and the reaper below the engine; the probe and escalation
-adapters, the control server with its commands, and the pull worker above it.
+the admitter, the spawner and the reaper below the engine; the probe, escalation and
+metrics adapters, the metrics outputs, the control server with its commands, and the pull
+worker above it.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Callable, Optional
 
@@ -16,7 +18,12 @@ from .control.server import ControlServer
 from .engine import Engine
 from .escalation.adapter import EscalationAdapter
 from .events.emitter import Emitter
+from .heap import HeapTrim
 from .intake.admitter import Admitter
+from .metrics.adapter import MetricsAdapter
+from .metrics.exposition import render_text
+from .metrics.outputs import MetricsOutputs
+from .metrics.recorder import Recorder
 from .probes.adapter import ProbesAdapter
 from .settings import Settings
 from .spawn import ProcessSpawner, Spawner
@@ -26,7 +33,16 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
                  reaper: Reaper = REAPER, clock: Callable[[], float] = time.monotonic) -> Engine:
     engine = Engine(settings, emitter, Admitter(settings, emitter),
                     spawner or ProcessSpawner(settings.service_log_dir), reaper, clock)
-    engine.observers = [ProbesAdapter(engine), EscalationAdapter(engine)]
+    probes = ProbesAdapter(engine)
+    engine.observers = [probes, EscalationAdapter(engine)]
+    metrics_text = None
+    if settings.metrics_enabled:
+        recorder = Recorder()
+        metrics = MetricsAdapter(engine, recorder)
+        engine.observers.append(metrics)
+        engine.companions.append(MetricsOutputs(engine, metrics, recorder))
+        probes.mgr.on_checked = metrics.probe_checked
+        metrics_text = functools.partial(render_text, recorder.registry)
     pull_status = None
     if settings.pull.get("url"):
         # imported only when pulling: the pull client loads `requests` (about 15 MiB)
@@ -36,8 +52,9 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
                           engine.emit, engine.offer)
         engine.companions.append(pull)
         pull_status = pull.status
-    commands = Commands(engine, pull_status)
+    commands = Commands(engine, pull_status, metrics_text)
     control = ControlServer(settings.socket, commands.handle,
                             lambda uid, why: engine.emit("control_refused", uid=uid, reason=why), engine.loop)
     engine.companions.insert(0, control)
+    engine.companions.append(HeapTrim())  # last: after everything else has started
     return engine

@@ -13,9 +13,11 @@ from ..fileio import sha256_hex
 
 
 class Commands:
-    def __init__(self, engine: Engine, pull_status: Optional[Callable[[], Dict[str, Any]]] = None) -> None:
+    def __init__(self, engine: Engine, pull_status: Optional[Callable[[], Dict[str, Any]]] = None,
+                 metrics_text: Optional[Callable[[], str]] = None) -> None:
         self.engine = engine
         self.pull_status = pull_status
+        self.metrics_text = metrics_text  # None: metrics are off in the settings
 
     def handle(self, request: Dict[str, Any], uid: int) -> Dict[str, Any]:
         cmd = request.get("cmd")
@@ -23,6 +25,10 @@ class Commands:
         try:
             if cmd == "status":
                 return {"ok": True, **self.status()}
+            if cmd == "metrics":
+                if self.metrics_text is None:
+                    return {"ok": False, "error": "metrics are off (metrics.enabled: false in the agent settings)"}
+                return {"ok": True, "text": self.metrics_text()}
             if cmd == "reload":
                 return self.engine.reload(by)
             if cmd in ("pause", "resume", "restart"):
@@ -45,7 +51,7 @@ class Commands:
                 return {"ok": True, "watches": names}
         except LookupError as exc:
             return {"ok": False, "error": str(exc.args[0])}
-        return {"ok": False, "error": f"unknown command {cmd!r}; use status, pause, resume, restart or reload"}
+        return {"ok": False, "error": f"unknown command {cmd!r}; use status, metrics, pause, resume, restart or reload"}
 
     def _names(self, given: Any, allow_all: bool) -> List[str]:
         if given == "*" and allow_all:
