@@ -1,8 +1,8 @@
 """The composition root: builds the agent from its parts, and nothing else builds them.
 
 The engine imports only downward; this module is the one place that knows every part:
-the admitter, the spawner and the reaper below the engine; the probe, escalation and
-metrics adapters, the metrics outputs, the control server with its commands, and the pull
+the admitter, the spawner and the reaper below the engine; the probe, escalation, hooks
+and metrics adapters, the metrics outputs, the control server with its commands, and the pull
 worker above it.
 """
 
@@ -19,6 +19,7 @@ from .engine import Engine
 from .escalation.adapter import EscalationAdapter
 from .events.emitter import Emitter
 from .heap import HeapTrim
+from .hooks.adapter import HooksAdapter
 from .intake.admitter import Admitter
 from .metrics.adapter import MetricsAdapter
 from .metrics.exposition import render_text
@@ -34,7 +35,7 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
     engine = Engine(settings, emitter, Admitter(settings, emitter),
                     spawner or ProcessSpawner(settings.service_log_dir), reaper, clock)
     probes = ProbesAdapter(engine)
-    engine.observers = [probes, EscalationAdapter(engine)]
+    engine.observers = [probes, EscalationAdapter(engine), HooksAdapter(engine)]
     metrics_text = None
     if settings.metrics_enabled:
         recorder = Recorder()

@@ -12,6 +12,7 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple
 from ..durations import parse_duration
 from ..fileio import sha256_hex
 from .action_spec import ActionSpec, ListenerSpec, build_action, build_listener
+from .hook_spec import HookSpec, build_hook
 from .probe_spec import ProbeSpec, build_probe
 
 # the PATH a started service gets unless its `start.env` sets one (and where a bare
@@ -107,6 +108,7 @@ class Config:
     not_after: Optional[str]
     watches: Tuple[Watch, ...]
     haproxy_agent: Tuple[ListenerSpec, ...] = ()
+    hooks: Tuple[HookSpec, ...] = ()
 
     def watch(self, name: str) -> Optional[Watch]:
         return next((w for w in self.watches if w.name == name), None)
@@ -201,5 +203,6 @@ def build_config(path: str, doc: Dict[str, Any]) -> Config:
         not_after=doc.get("not_after"),
         watches=tuple(build_watch(w, defaults, cache) for w in doc.get("watches", [])),
         haproxy_agent=tuple(build_listener(cfg) for cfg in doc.get("haproxy_agent", [])),
+        hooks=tuple(build_hook(cfg) for cfg in doc.get("hooks", [])),
     )
 
