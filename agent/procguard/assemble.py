@@ -2,8 +2,8 @@
 
 The engine imports only downward; this module is the one place that knows every part:
 the admitter, the spawner and the reaper below the engine; the probe, escalation, hooks
-and metrics adapters, the metrics outputs, the control server with its commands, and the pull
-worker above it.
+and metrics adapters, the metrics outputs, the canary, the control server with its commands,
+and the pull worker above it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import functools
 import time
 from typing import Callable, Optional
 
+from .canary import Canary
 from .children.reaper import REAPER, Reaper
 from .control.commands import Commands
 from .control.server import ControlServer
@@ -37,6 +38,7 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
     probes = ProbesAdapter(engine)
     engine.observers = [probes, EscalationAdapter(engine), HooksAdapter(engine)]
     metrics_text = None
+    recorder: Optional[Recorder] = None
     if settings.metrics_enabled:
         recorder = Recorder()
         metrics = MetricsAdapter(engine, recorder)
@@ -57,5 +59,8 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
     control = ControlServer(settings.socket, commands.handle,
                             lambda uid, why: engine.emit("control_refused", uid=uid, reason=why), engine.loop)
     engine.companions.insert(0, control)
+    if settings.canary_interval:
+        engine.companions.append(Canary(engine, settings.canary_interval, settings.canary_bound,
+                                        recorder.canary if recorder is not None else None))
     engine.companions.append(HeapTrim())  # last: after everything else has started
     return engine
