@@ -2,8 +2,8 @@
 
 The engine imports only downward; this module is the one place that knows every part:
 the admitter, the spawner and the reaper below the engine; the probe, escalation, hooks
-and metrics adapters, the metrics outputs, the canary, the control server with its commands,
-and the pull worker above it.
+and metrics adapters, the metrics outputs, the canary, the control server with its commands
+(and its read-only twin), and the pull worker above it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from .canary import Canary
 from .children.reaper import REAPER, Reaper
 from .control.commands import Commands
+from .control.readonly import ReadOnlyControl
 from .control.server import ControlServer
 from .engine import Engine
 from .escalation.adapter import EscalationAdapter
@@ -59,6 +60,9 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
     control = ControlServer(settings.socket, commands.handle,
                             lambda uid, why: engine.emit("control_refused", uid=uid, reason=why), engine.loop)
     engine.companions.insert(0, control)
+    if settings.read_only_group:
+        engine.companions.insert(1, ReadOnlyControl(settings.read_only_socket, settings.read_only_group,
+                                                    commands.handle, engine.emit, engine.loop))
     if settings.canary_interval:
         engine.companions.append(Canary(engine, settings.canary_interval, settings.canary_bound,
                                         recorder.canary if recorder is not None else None))

@@ -1,4 +1,4 @@
-"""`procguard status|pause|resume|restart|reload`: talk to the running agent."""
+"""`procguard status|metrics|pause|resume|restart|reload`: talk to the running agent."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from typing import Any, Dict
 
 from ..durations import parse_duration
-from ..control.client import AgentUnreachable, request
+from ..control.client import AgentUnreachable, request, request_read
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add("status", "show every watch")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=status)
+    p = add("metrics", "print the agent's metrics (Prometheus text)")
+    p.set_defaults(func=metrics)
     for name, help_text in (("pause", "stop restarting a watch (planned work)"),
                             ("resume", "restart a paused watch's processes again")):
         p = add(name, help_text)
@@ -83,9 +85,22 @@ def reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def metrics(args: argparse.Namespace) -> int:
+    try:
+        reply = request_read({"cmd": "metrics"}, args.socket)
+    except AgentUnreachable as exc:
+        print(f"procguard: {exc}", file=sys.stderr)
+        return 3
+    if not reply.get("ok"):
+        print(f"procguard: {reply.get('error', 'refused')}", file=sys.stderr)
+        return 1
+    sys.stdout.write(reply["text"])
+    return 0
+
+
 def status(args: argparse.Namespace) -> int:
     try:
-        reply = _call(args, {"cmd": "status"})
+        reply = request_read({"cmd": "status"}, args.socket)
     except AgentUnreachable as exc:
         print(f"procguard: {exc}", file=sys.stderr)
         return 3
