@@ -75,7 +75,7 @@ def test_a_command_hook_gets_the_event_in_its_environment(loop, tmp_path):
 class Receiver(http.server.BaseHTTPRequestHandler):
     bodies: List[Dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).bodies.append({"json": json.loads(body), "token": self.headers.get("X-Token")})
         self.send_response(204)

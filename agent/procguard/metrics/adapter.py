@@ -127,12 +127,12 @@ class MetricsAdapter:
 
     def detection_latency(self, detector: Optional[str]) -> Optional[float]:
         """Seconds from the death to now, as the module docstring says; None when unknown."""
-        loop = self.engine.loop
-        now = loop.clock()
         if detector == "pidfd":
-            return max(0.0, now - loop.ready_since)
+            loop = self.engine.loop
+            return max(0.0, loop.clock() - loop.ready_since)
         if detector == "poll" and self.engine.watcher.poll_interval:
-            return max(0.0, now - loop.woke_at) + self.engine.watcher.poll_interval
+            loop = self.engine.loop
+            return max(0.0, loop.clock() - loop.woke_at) + self.engine.watcher.poll_interval
         return None
 
     def _oom_rose(self) -> bool:
