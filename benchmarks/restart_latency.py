@@ -107,7 +107,9 @@ def scrape(port: int) -> int:
         return len(resp.read())
 
 
-def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "off") -> Dict[str, object]:
+def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "off",
+                  hooks: Optional[List[Dict[str, object]]] = None) -> Dict[str, object]:
+    """One agent with N watches; `hooks` go into its config (benchmarks/hooks_load.py)."""
     tag = str(700000 + random.randrange(99999))
     work = tempfile.mkdtemp(prefix=f"pg-bench-{n}-")
     textfile = os.path.join(work, "textfile")
@@ -120,7 +122,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
                for i in range(n)]
     config = os.path.join(work, "watches.yaml")
     with open(config, "w") as handle:
-        json.dump({"version": 1, "watches": watches}, handle)
+        json.dump({"version": 1, "watches": watches, **({"hooks": hooks} if hooks else {})}, handle)
     stderr_path = os.path.join(work, "agent.stderr")
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "agent"))
     with open(stderr_path, "w") as err:
@@ -177,6 +179,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
             "replace_ms": {"median": statistics.median(replace), "p95": percentile(replace, 0.95)},
             "idle_cpu_percent": 100 * used / wall, "idle_seconds": round(wall, 1),
             "rss_mib": rss_kib(agent.pid) / 1024,
+            "hook_messages": {eid: open(stderr_path).read().count(f" {eid} ") for eid in ("PG7010", "PG7011")},
         }
     finally:
         agent.send_signal(signal.SIGTERM)

@@ -7,9 +7,9 @@ none) run each job within its hook's timeout:
 
 * a command: children.commands.run_command, its own session, SIGKILL to the whole group at
   the timeout; the event in PROCGUARD_* variables;
-* a URL: requests.post of the event as JSON, with the timeout for the connection and for
-  each read, no redirects; any 2xx is success. `requests` is imported by the first URL
-  hook that runs (it adds several MiB to the agent, as central pull does).
+* a URL: the event POSTed as JSON by a short-lived child (post_main.py, with requests), no
+  redirects, any 2xx is success; the same run_command bounds it, so the timeout holds for
+  the whole request and `requests` (about 12 MiB) never enters the agent.
 
 When MAX_QUEUED jobs wait, a new one is dropped and PG7011 logged, once until the queue has
 drained. A failure is PG7010. Both are posted to the loop, and neither fires a hook.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -132,7 +133,7 @@ class HookRunner:
         started = time.monotonic()
         try:
             if job.hook.url:
-                return self._post(job, started)
+                return self._post(job)
             res = run_command(job.hook.argv, job.hook.timeout, env=self._env(job))
             return Outcome(res.ok, res.status, res.duration)
         except Exception as exc:  # a hook's failure is logged, never the agent's
@@ -149,21 +150,17 @@ class HookRunner:
                     "PROCGUARD_TIME": event["time"], "PROCGUARD_EVENT_JSON": json.dumps(event)})
         return env
 
-    def _post(self, job: Job, started: float) -> Outcome:
-        import requests  # only for URL hooks: several MiB the agent otherwise never loads
-
+    def _post(self, job: Job) -> Outcome:
+        """In a child (post_main.py): requests stays out of the agent, and the timeout holds."""
         hook = job.hook
         assert hook.url is not None
-        body = dict(job.event, hook=hook.name)
-        try:
-            with requests.post(hook.url, json=body, headers=dict(hook.headers), timeout=(hook.timeout, hook.timeout),
-                               allow_redirects=False, stream=True) as resp:
-                ok = 200 <= resp.status_code < 300
-                return Outcome(ok, f"http:{resp.status_code}", time.monotonic() - started)
-        except requests.Timeout:
-            return Outcome(False, "timeout", time.monotonic() - started)
-        except requests.RequestException as exc:
-            return Outcome(False, f"error: {type(exc).__name__}", time.monotonic() - started)
+        env = dict(os.environ, PROCGUARD_HOOK_BODY=json.dumps(dict(job.event, hook=hook.name)),
+                   PROCGUARD_HOOK_HEADERS=json.dumps(dict(hook.headers)), PROCGUARD_HOOK_TIMEOUT=str(hook.timeout))
+        res = run_command([sys.executable, "-m", "procguard.hooks.post_main", hook.url], hook.timeout, env=env)
+        answer = res.output.splitlines()[-1] if res.output else ""
+        if res.status == "timeout" or res.ok:
+            return Outcome(res.ok, answer if res.ok else "timeout", res.duration)
+        return Outcome(False, answer if answer.startswith(("http:", "error:", "timeout")) else res.status, res.duration)
 
     def shutdown(self) -> None:
         """Queued jobs are dropped; running ones end by their own timeouts (daemon threads)."""
