@@ -7,7 +7,7 @@ import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .. import __version__
-from ..durations import iso_utc
+from ..durations import iso_utc, parse_duration
 from ..engine import Engine
 from ..fileio import sha256_hex
 from .protocol import Later
@@ -32,8 +32,13 @@ class Commands:
                 names = self._names(request.get("watch"), allow_all=cmd != "restart")
                 if cmd == "pause":
                     seconds = request.get("for")
-                    if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
-                        return {"ok": False, "error": "`for` must be a positive number of seconds"}
+                    if seconds is not None:
+                        try:
+                            seconds = parse_duration(seconds)
+                        except ValueError as exc:
+                            return {"ok": False, "error": f"`for`: {exc}"}
+                        if seconds <= 0:
+                            return {"ok": False, "error": "`for` must be a positive number of seconds"}
                     self.engine.pauses.pause(names, seconds, by)
                 elif cmd == "resume":
                     self.engine.pauses.resume(names, by)
