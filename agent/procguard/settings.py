@@ -35,6 +35,7 @@ class Settings:
     socket: str = "/run/procguard/control.sock"
     trusted_keys: str = "/etc/procguard/trusted.d"
     revoked: str = "/etc/procguard/revoked.txt"
+    revoked_required: bool = False  # named in the settings or on the command line: must exist
     host_name: str = field(default_factory=socketlib.gethostname)
     host_groups: List[str] = field(default_factory=list)
     syslog_facility: str = "daemon"
@@ -252,6 +253,9 @@ def load_settings(path: Optional[str]) -> Settings:
     for key, value in doc.items():
         if key == "pull":
             settings.pull = value
+            continue
+        if key == "revoked":
+            settings.revoked, settings.revoked_required = value, True
             continue
         pairs = [(FLAT[(key, sub)], item) for sub, item in value.items()] if key in NESTED else [(key, value)]
         for attr, item in pairs:

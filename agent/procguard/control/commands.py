@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
-import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from .. import __version__
+from ..durations import iso_utc, parse_duration
 from ..engine import Engine
 from ..fileio import sha256_hex
+from .protocol import Later
 
 
 class Commands:
@@ -19,7 +20,7 @@ class Commands:
         self.pull_status = pull_status
         self.metrics_text = metrics_text  # None: metrics are off in the settings
 
-    def handle(self, request: Dict[str, Any], uid: int) -> Dict[str, Any]:
+    def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Later]:
         cmd = request.get("cmd")
         by = f"uid:{uid}"
         try:
@@ -30,13 +31,20 @@ class Commands:
                     return {"ok": False, "error": "metrics are off (metrics.enabled: false in the agent settings)"}
                 return {"ok": True, "text": self.metrics_text()}
             if cmd == "reload":
-                return self.engine.reload(by)
+                later = Later()
+                self.engine.reload(by, later.resolve)
+                return later
             if cmd in ("pause", "resume", "restart"):
                 names = self._names(request.get("watch"), allow_all=cmd != "restart")
                 if cmd == "pause":
                     seconds = request.get("for")
-                    if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
-                        return {"ok": False, "error": "`for` must be a positive number of seconds"}
+                    if seconds is not None:
+                        try:
+                            seconds = parse_duration(seconds)
+                        except ValueError as exc:
+                            return {"ok": False, "error": f"`for`: {exc}"}
+                        if seconds <= 0:
+                            return {"ok": False, "error": "`for` must be a positive number of seconds"}
                     self.engine.pauses.pause(names, seconds, by)
                 elif cmd == "resume":
                     self.engine.pauses.resume(names, by)
@@ -87,7 +95,8 @@ class Commands:
                     "sha256": sha256_hex(admitted.config_bytes) if admitted else None,
                     "key_id": admitted.verdict.key_id if admitted else None,
                     "signed": bool(admitted and admitted.verdict.signed),
-                    "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied)) if applied else None,
+                    "applied_at": iso_utc(applied) if applied else None,
+                    **engine.expiry.status(),
                 },
                 "last_refusal": engine.last_refusal,
                 "pull": self.pull_status() if self.pull_status is not None else None,

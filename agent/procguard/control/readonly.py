@@ -16,9 +16,10 @@ from __future__ import annotations
 import grp
 import os
 import stat
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Union
 
 from ..loop import Loop
+from .protocol import Later
 from .server import ControlServer, Handler
 
 READ_COMMANDS = ("status", "metrics")
@@ -47,7 +48,7 @@ class ReadOnlyControl:
         self.server = server
         self.emit("read_only_listening", socket=self.path, group=self.group)
 
-    def handle(self, request: Dict[str, Any], uid: int) -> Dict[str, Any]:
+    def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Later]:
         cmd = request.get("cmd")
         if cmd not in READ_COMMANDS:
             self._refused(uid, f"read-only socket: {cmd}")

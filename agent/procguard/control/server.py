@@ -15,12 +15,12 @@ import os
 import socket
 import struct
 import threading
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from ..loop import Loop
-from .protocol import MAX_REQUEST, decode, encode
+from .protocol import MAX_REQUEST, Later, decode, encode
 
-Handler = Callable[[Dict[str, Any], int], Dict[str, Any]]
+Handler = Callable[[Dict[str, Any], int], Union[Dict[str, Any], Later]]
 MAX_CLIENTS = 256
 CLIENT_TIMEOUT = 5.0
 
@@ -88,8 +88,11 @@ class ControlServer:
 
     def _expire(self, fd: int, conn: socket.socket) -> None:
         entry = self.clients.get(fd)
-        if entry is not None and entry[0] is conn:
+        if entry is not None and entry[0] is conn and fd in self._reading():
             self.drop(fd)  # it never sent a whole request
+
+    def _reading(self) -> Tuple[int, ...]:
+        return tuple(fd for fd in self.clients if self.loop.has_reader(fd))
 
     def _serve(self, fd: int) -> None:
         try:
@@ -110,27 +113,39 @@ class ControlServer:
             buf.extend(chunk)
             if b"\n" not in buf and len(buf) < MAX_REQUEST:
                 return False
-        if buf:
-            line = bytes(buf).split(b"\n", 1)[0]
-            try:
-                reply = self.handler(decode(line), self._peer_uid(conn))
-            except ValueError as exc:
-                reply = {"ok": False, "error": f"bad request: {exc}"}
-            data = encode(reply)
-            try:
-                sent = conn.send(data)
-            except OSError:
-                sent = len(data)
-            if sent < len(data):
-                self._finish_later(fd, data[sent:])
-                return True
-        self.drop(fd)
+        if not buf:
+            self.drop(fd)
+            return True
+        line = bytes(buf).split(b"\n", 1)[0]
+        reply: Union[Dict[str, Any], Later]
+        try:
+            reply = self.handler(decode(line), self._peer_uid(conn))
+        except ValueError as exc:
+            reply = {"ok": False, "error": f"bad request: {exc}"}
+        if isinstance(reply, Later):  # answered when the work is done; the loop goes on
+            self.loop.remove_reader(fd)
+            reply.then(lambda answer: self._answer(fd, conn, answer))
+            return True
+        self._answer(fd, conn, reply)
         return True
+
+    def _answer(self, fd: int, conn: socket.socket, reply: Dict[str, Any]) -> None:
+        if self.clients.get(fd, (None,))[0] is not conn:
+            return  # gone meanwhile (agent stopping)
+        data = encode(reply)
+        try:
+            sent = conn.send(data)
+        except OSError:
+            sent = len(data)
+        if sent < len(data):
+            self._finish_later(fd, data[sent:])
+            return
+        self.drop(fd)
 
     def _finish_later(self, fd: int, rest: bytes) -> None:
         """The kernel took part of a large reply: a thread sends the rest and closes."""
         conn, _ = self.clients.pop(fd)
-        self.loop.remove_reader(fd)
+        self.loop.remove_reader(fd)  # a no-op when it waited for a Later
 
         def send() -> None:
             try:
