@@ -12,21 +12,16 @@ import functools
 import time
 from typing import Callable, Optional
 
-from .canary import Canary
 from .children.reaper import REAPER, Reaper
 from .control.commands import Commands
-from .control.readonly import ReadOnlyControl
 from .control.server import ControlServer
 from .engine import Engine
 from .escalation.adapter import EscalationAdapter
 from .events.emitter import Emitter
+from . import heap
 from .heap import HeapTrim
 from .hooks.adapter import HooksAdapter
 from .intake.admitter import Admitter
-from .metrics.adapter import MetricsAdapter
-from .metrics.exposition import render_text
-from .metrics.outputs import MetricsOutputs
-from .metrics.recorder import Recorder
 from .probes.adapter import ProbesAdapter
 from .settings import Settings
 from .spawn import ProcessSpawner, Spawner
@@ -34,19 +29,27 @@ from .spawn import ProcessSpawner, Spawner
 
 def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner] = None,
                  reaper: Reaper = REAPER, clock: Callable[[], float] = time.monotonic) -> Engine:
+    heap.one_arena()  # before any thread of the agent exists
     engine = Engine(settings, emitter, Admitter(settings, emitter),
                     spawner or ProcessSpawner(settings.service_log_dir), reaper, clock)
     probes = ProbesAdapter(engine)
     engine.observers = [probes, EscalationAdapter(engine), HooksAdapter(engine)]
     metrics_text = None
-    recorder: Optional[Recorder] = None
+    canary_record = None
     if settings.metrics_enabled:
+        # What is not configured is not imported: each module costs the agent RSS for months.
+        from .metrics.adapter import MetricsAdapter
+        from .metrics.exposition import render_text
+        from .metrics.outputs import MetricsOutputs
+        from .metrics.recorder import Recorder
+
         recorder = Recorder()
         metrics = MetricsAdapter(engine, recorder)
         engine.observers.append(metrics)
         engine.companions.append(MetricsOutputs(engine, metrics, recorder))
         probes.mgr.on_checked = metrics.probe_checked
         metrics_text = functools.partial(render_text, recorder.registry)
+        canary_record = recorder.canary
     pull_status = None
     if settings.pull.get("url"):
         # imported only when pulling: the pull client loads `requests` (about 15 MiB)
@@ -61,10 +64,13 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
                             lambda uid, why: engine.emit("control_refused", uid=uid, reason=why), engine.loop)
     engine.companions.insert(0, control)
     if settings.read_only_group:
+        from .control.readonly import ReadOnlyControl
+
         engine.companions.insert(1, ReadOnlyControl(settings.read_only_socket, settings.read_only_group,
                                                     commands.handle, engine.emit, engine.loop))
     if settings.canary_interval:
-        engine.companions.append(Canary(engine, settings.canary_interval, settings.canary_bound,
-                                        recorder.canary if recorder is not None else None))
+        from .canary import Canary
+
+        engine.companions.append(Canary(engine, settings.canary_interval, settings.canary_bound, canary_record))
     engine.companions.append(HeapTrim())  # last: after everything else has started
     return engine

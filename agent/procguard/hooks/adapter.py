@@ -1,23 +1,32 @@
 """Event hooks as a WatchObserver of the engine (observer.py): each config in force hands
-its hooks to the runner, whose sink sees every event the emitter logs."""
+its hooks to the runner, whose sink sees every event the emitter logs. The runner (and
+what it imports) is made when a config first has hooks: most hosts have none."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from ..config.model import Config
 from ..engine import Engine
 from ..unit import WatchUnit
-from .runner import HookRunner
+
+if TYPE_CHECKING:
+    from .runner import HookRunner
 
 
 class HooksAdapter:
     def __init__(self, engine: Engine) -> None:
-        self.runner = HookRunner(engine.loop.post, engine.emit, engine.settings.host_name)
-        engine.emitter.sinks.append(self.runner.offer)
+        self.engine = engine
+        self.runner: Optional[HookRunner] = None
 
     def configure(self, config: Config, units: Mapping[str, WatchUnit]) -> None:
-        self.runner.configure(config.hooks)
+        if self.runner is None and config.hooks:
+            from .runner import HookRunner
+
+            self.runner = HookRunner(self.engine.loop.post, self.engine.emit, self.engine.settings.host_name)
+            self.engine.emitter.sinks.append(self.runner.offer)
+        if self.runner is not None:
+            self.runner.configure(config.hooks)
 
     def unit_event(self, what: str, unit: WatchUnit, info: Mapping[str, Any]) -> None:
         pass  # hooks follow the events the unit logs, not its hook calls
@@ -29,4 +38,5 @@ class HooksAdapter:
         return {}
 
     def shutdown(self) -> None:
-        self.runner.shutdown()
+        if self.runner is not None:
+            self.runner.shutdown()
