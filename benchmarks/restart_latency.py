@@ -107,6 +107,18 @@ def scrape(port: int) -> int:
         return len(resp.read())
 
 
+def agent_means(textfile: str) -> Dict[str, float]:
+    """The agent's own view of the same kills: mean of its latency histograms, in ms."""
+    with open(os.path.join(textfile, "procguard_agent.prom")) as handle:
+        values = dict(line.rsplit(" ", 1) for line in handle if line.startswith("procguard_") and "{" not in line)
+    out = {}
+    for name in ("detection", "restart"):
+        count = float(values.get(f"procguard_{name}_latency_seconds_count", 0))
+        if count:
+            out[f"agent_{name}"] = 1000 * float(values[f"procguard_{name}_latency_seconds_sum"]) / count
+    return out
+
+
 def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "off",
                   hooks: Optional[List[Dict[str, object]]] = None) -> Dict[str, object]:
     """One agent with N watches; `hooks` go into its config (benchmarks/hooks_load.py)."""
@@ -175,6 +187,8 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
         wall = time.monotonic() - t_before
         return {
             "n": n, "kills": kills, "metrics": metrics, "scrape_bytes": scraped,
+            "mean_ms": {"detect": statistics.mean(detect), "replace": statistics.mean(replace),
+                        **(agent_means(textfile) if metrics != "off" else {})},
             "detect_ms": {"median": statistics.median(detect), "p95": percentile(detect, 0.95)},
             "replace_ms": {"median": statistics.median(replace), "p95": percentile(replace, 0.95)},
             "idle_cpu_percent": 100 * used / wall, "idle_seconds": round(wall, 1),
