@@ -82,18 +82,23 @@ def test_each_end_is_counted_under_its_cause_with_its_replacement(make_agent, tm
     assert m["procguard_probe_duration_seconds_count"] >= 2
 
 
-def test_a_give_up_is_counted_once_and_the_state_shows_it(make_agent, tmp_path, tag):
+def test_a_give_up_is_counted_once_and_its_escalation_shows_in_force(make_agent, tmp_path, tag):
+    once = {"max_restarts": 1, "window": "10m", "backoff": {"initial": 0}}
     agent = agent_with_metrics(make_agent, tmp_path, config_yaml([
-        {"name": "flaky", "start": {"argv": ["/bin/sleep", tag], "ready": {"alive_for": 0}},
-         "restart": {"max_restarts": 1, "window": "10m", "backoff": {"initial": 0}}}]))
-    for _ in range(2):
-        pid = agent.watch("flaky")["pids"][0]
+        {"name": "flaky", "start": {"argv": ["/bin/sleep", tag], "ready": {"alive_for": 0}}, "restart": once},
+        {"name": "esc", "start": {"argv": ["/bin/sleep", tag + "1"], "ready": {"alive_for": 0}}, "restart": once,
+         "on_giveup": {"action": "escalate", "retry_every": "1h",
+                       "escalate": [{"type": "command", "argv": ["/bin/true"]}]}}]))
+    for watch in ("flaky", "esc", "flaky", "esc"):
+        pid = agent.watch(watch)["pids"][0]
         os.kill(pid, signal.SIGKILL)
-        agent.wait_watch("flaky", lambda w, pid=pid: pid not in w["pids"])
+        agent.wait_watch(watch, lambda w, pid=pid: pid not in w["pids"])
     m = wait_metric(tmp_path / "textfile", 'procguard_watch_giveups_total{watch="flaky"}')
     assert m['procguard_watch_state{watch="flaky",state="gave_up"}'] == 1
     assert (m['procguard_watch_healthy{watch="flaky"}'], m['procguard_watch_instances_up{watch="flaky"}']) == (0, 0)
     assert m['procguard_watch_escalation_actions_in_force{watch="flaky"}'] == 0
+    m = wait_metric(tmp_path / "textfile", 'procguard_watch_escalation_actions_in_force{watch="esc"}')
+    assert m['procguard_watch_giveups_total{watch="esc"}'] == 1
 
 
 def test_the_configuration_in_force_and_a_refusal(make_agent, tmp_path, tag):

@@ -82,7 +82,9 @@ class MetricsAdapter:
         self._escalating = tuple(w.name for w in config.watches if w.on_giveup.escalate)
         for unit in units.values():
             self._refresh(unit)
-            self.rec.escalation(unit.name, 0)
+            if unit.name not in self._escalating:
+                self.rec.escalation(unit.name, 0)
+        self.refresh_escalations()
         # in force only once configure returns (Engine._put_in_force): read it a moment later
         self.engine.loop.post(self._config_in_force)
 
