@@ -41,6 +41,7 @@ from .watching.deaths import PidfdWatcher, PollWatcher, Watcher
 
 Offered = Callable[[Optional[Admitted], Optional[Refusal]], None]
 NOTHING_REPEAT = 3600.0  # seconds between two "nothing is watched" messages
+LATE_EXEC_RESCAN = 1.0   # seconds after start: one more scan for processes caught mid-exec
 
 
 class Engine:
@@ -311,6 +312,12 @@ class Engine:
                 self.guard(unit, functools.partial(self._adopt, unit, scan, settle=True))
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
 
+    def _rescan_all(self) -> None:
+        scan = Scan.take()
+        for unit in self._parents_first(list(self.units.values())):
+            if unit.state in (states.RUNNING, states.STARTING, states.DOWN):
+                self.guard(unit, functools.partial(self._adopt, unit, scan, settle=True))
+
     def _adopt(self, unit: WatchUnit, scan: Scan, settle: bool = False) -> None:
         if unit.adopt(self.find(unit, scan)) and settle:
             unit.settle()
@@ -338,6 +345,9 @@ class Engine:
         if self.notifier.watchdog_interval:
             self._watchdog()
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
+        # a process the previous agent started in the instant it was killed may not have
+        # exec'd yet when we scanned: look once more shortly, so a duplicate shows as excess
+        self.loop.call_later(LATE_EXEC_RESCAN, self._rescan_all)
         if self.watcher.poll_interval:
             self._poll_deaths()
 
