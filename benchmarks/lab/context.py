@@ -12,25 +12,11 @@ import threading
 import time
 from typing import Dict, List, Optional, Set
 
+from .procscan import children
 from .registry import REGISTRY_DIR, Registry
 from .topology import Topology
 
 PR_SET_CHILD_SUBREAPER = 36
-
-
-def children_zombies(me: int) -> List[int]:
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] == "Z" and int(fields[1]) == me:
-            out.append(int(name))
-    return out
 
 
 class Reaper(threading.Thread):
@@ -46,7 +32,7 @@ class Reaper(threading.Thread):
     def run(self) -> None:
         me = os.getpid()
         while not self.stopping.wait(0.2):
-            for pid in children_zombies(me):
+            for pid in children(me, states="Z"):
                 if pid not in self.ours:
                     try:
                         os.waitpid(pid, os.WNOHANG)
@@ -55,9 +41,10 @@ class Reaper(threading.Thread):
 
 
 class LabContext:
-    def __init__(self, root: str, tag: str) -> None:
+    def __init__(self, root: str, tag: str, sole_unhealthy: str = "up") -> None:
         self.root = root
         self.tag = tag
+        self.sole_unhealthy = sole_unhealthy    # procguard's agent-check answer for a sole server
         self.workdir = root
         self.registry = Registry(tag)
         if not os.environ.get("LAB_KEEP"):          # LAB_KEEP=1 leaves the files to read

@@ -10,11 +10,12 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 ORDER = ["procguard", "systemd", "supervisord", "monit", "none"]
+BACK = "first answer from the faulty service to a request sent after its first failure"
 RECOVERY = {   # which figure is "recovery" for each fault, and what it means
-    "kill_web_worker": ("first_success_from_faulty_s", "first answer from the killed worker's server"),
-    "kill_web_master": ("first_success_from_faulty_s", "first answer from the killed server"),
-    "kill_ap_master": ("first_success_from_faulty_s", "first answer through the killed AP"),
-    "hang_ap": ("first_success_from_faulty_s", "first answer from the hung service again"),
+    "kill_web_worker": ("recovered_s", BACK),
+    "kill_web_master": ("recovered_s", BACK),
+    "kill_ap_master": ("recovered_s", BACK),
+    "hang_ap": ("recovered_s", BACK),
     "bad_binary": ("haproxy_out_s", "HAProxy stops sending it traffic"),
     "hang_for_good": ("vip_moved_s", "the VIP moves to node2"),
     "dead_node": ("vip_moved_s", "the VIP moves to node2"),
@@ -33,7 +34,10 @@ def seconds(value: Optional[float]) -> str:
 
 
 def recovery(result: Dict[str, Any], target: Dict[str, Any]) -> Optional[float]:
+    """Seconds to recovery; 0 when there was no outage at all; None when it never came."""
     key = RECOVERY[result["fault"]][0]
+    if key == "recovered_s" and target.get("first_failure_s") is None:
+        return 0.0
     return result.get(key, target.get(key))
 
 
@@ -51,13 +55,20 @@ def rows(results: List[Dict[str, Any]]) -> Dict[Tuple[str, str, str], Dict[str, 
     return table
 
 
+def recovery_text(r: Dict[str, Any], t: Dict[str, Any]) -> str:
+    if RECOVERY[r["fault"]][0] == "recovered_s" and t.get("first_failure_s") is None:
+        return "no outage"
+    return seconds(recovery(r, t))
+
+
 def cell(entry: Optional[Tuple[Dict[str, Any], Optional[Dict[str, Any]]]]) -> str:
     if entry is None:
         return "-"
     r, t = entry
     if t is None:
-        return "error"
-    return f"{t['failed']} / {t['delayed_over_0_5s']} / {seconds(recovery(r, t))}"
+        return "error (below)"
+    mark = " (busy)" if r.get("disturbed") else ""
+    return f"{t['failed']} / {t['delayed_over_0_5s']} / {recovery_text(r, t)}{mark}"
 
 
 def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
@@ -71,9 +82,11 @@ def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
         + (f" Skipped: {', '.join(skipped)}." if skipped else ""),
         "",
         "Each cell: **failed requests / requests delayed over 0.5 s / recovery** (the recovery",
-        "figure of each fault is named in the last column). `defaults` and `redispatch` are",
-        "the two HAProxy settings, measured at the same time on the same servers; `vip` is",
-        "traffic straight to the keepalived VIP.",
+        "figure of each fault is named in the last column; \"no outage\": no request failed or",
+        "waited). `defaults` and `redispatch` are the two HAProxy settings, measured at the same",
+        "time on the same servers; `vip` is traffic straight to the keepalived VIP. \"(busy)\":",
+        "the baseline before the fault was not healthy even on the episode's last attempt (the",
+        "machine, not the fault, was at work); read that cell with care.",
         "",
         "| scenario | fault | traffic | " + " | ".join(contenders) + " | recovery means |",
         "|---|---|---|" + "---|" * len(contenders) + "---|",
@@ -99,8 +112,17 @@ def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
                          f"{seconds(r['hang_ended_s']) if 'hang_ended_s' in r else '-'} | "
                          f"{seconds(t['haproxy_out_s']) if 'haproxy_out_s' in t else '-'} | "
                          f"{seconds(r['vip_moved_s']) if 'vip_moved_s' in r else '-'} | {seconds(t['p99_normal_after_s'])} |")
+    lines += ["", "## Episodes without figures", ""] + gaps(results)
     lines += ["", "## Rows procguard does not win", ""] + not_won(rows(results), contenders)
     return "\n".join(lines) + "\n"
+
+
+def gaps(results: List[Dict[str, Any]]) -> List[str]:
+    """Every episode that gave no figures, with the lab's reason, and every retried one."""
+    out = [f"- {r['contender']} {r['scenario']}/{r['fault']}: {r['error']}" for r in results if r.get("error")]
+    out += [f"- {r['contender']} {r['scenario']}/{r['fault']}: run {r['attempts']} times, the baseline "
+            f"was disturbed before ({'; '.join(r['disturbed_before'])})" for r in results if r.get("disturbed_before")]
+    return out or ["- none: every episode of every contender gave figures on its first healthy attempt"]
 
 
 def not_won(table: Dict[Tuple[str, str, str], Dict[str, Any]], contenders: List[str]) -> List[str]:
@@ -123,7 +145,7 @@ def not_won(table: Dict[Tuple[str, str, str], Dict[str, Any]], contenders: List[
                 worse.append(f"delayed {t2['delayed_over_0_5s']} vs {t['delayed_over_0_5s']}")
             mine_rec, theirs = recovery(r, t), recovery(r2, t2)
             if theirs is not None and (mine_rec is None or theirs < mine_rec - 0.05):
-                worse.append(f"recovery {seconds(theirs)} vs {seconds(mine_rec)}")
+                worse.append(f"recovery {recovery_text(r2, t2)} vs {recovery_text(r, t)}")
             if worse:
                 out.append(f"- {scenario}/{fault} ({target}): {c} does better: {'; '.join(worse)}")
     return out or ["- none"]

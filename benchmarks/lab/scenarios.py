@@ -45,7 +45,7 @@ def episodes(short: bool = False) -> List[Episode]:
     ]
     if not short:
         return full
-    wanted = {"lb/kill_web_worker", "lb/hang_ap", "lb/bad_binary"}
+    wanted = {"lb/kill_web_master", "lb/hang_ap", "lb/bad_binary"}
     return [e for e in full if e.key in wanted]
 
 
