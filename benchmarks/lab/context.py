@@ -64,8 +64,13 @@ class LabContext:
         return os.path.join(directory, f"{host}-{name}.sock")
 
     def new_episode(self, name: str) -> str:
-        self.workdir = os.path.join(self.root, "episodes", name)
-        os.makedirs(self.workdir, exist_ok=True)
+        """A fresh directory for one attempt of an episode (a second attempt gets -2...)."""
+        base = os.path.join(self.root, "episodes", name)
+        self.workdir, n = base, 1
+        while os.path.exists(self.workdir):
+            n += 1
+            self.workdir = f"{base}-{n}"
+        os.makedirs(self.workdir)
         return self.workdir
 
     def spawn(self, host: str, argv: List[str], log: str, env: Optional[Dict[str, str]] = None,

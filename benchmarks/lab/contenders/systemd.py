@@ -114,6 +114,23 @@ class Systemd(Contender):
         out = self.exec("systemctl --no-pager --plain --no-legend list-units --all 'pglab-*'", check=False)
         return " / ".join(" ".join(line.split()[:4]) for line in out.stdout.splitlines())
 
+    def events(self, fault_mono: float) -> List[List[Any]]:
+        """systemd's own record (the journal of the lab's units, CLOCK_MONOTONIC stamps, the
+        same clock as the lab's: the container shares the host's kernel)."""
+        out = self.exec("journalctl --no-pager -o short-monotonic -u 'pglab-*'", check=False, timeout=60).stdout
+        with open(os.path.join(self.lab.workdir, "systemd-journal.txt"), "w") as handle:
+            handle.write(out)                   # the services' own output too (LAB_KEEP=1 keeps it)
+        found: List[List[Any]] = []
+        for line in out.splitlines():
+            stamp, _, rest = line.strip().lstrip("[").partition("]")
+            try:
+                t = float(stamp)
+            except ValueError:
+                continue
+            if "pglab-" in rest and t - fault_mono > -20:    # this episode only (the container serves them all)
+                found.append([round(t - fault_mono, 3), "systemd", "journal", rest.split(": ", 1)[-1].strip()])
+        return found
+
     def stop(self) -> None:
         if self.running:
             self.exec("systemctl stop 'pglab-*' ; systemctl reset-failed 'pglab-*' ; "
