@@ -73,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     load_before = os.getloadavg()[0]
     os.makedirs(os.path.join(args.out, "runs"), exist_ok=True)
+    if not args.merge:            # runs/ holds this run only (the plots read every file there)
+        for name in os.listdir(os.path.join(args.out, "runs")):
+            if name.endswith(".json"):
+                os.unlink(os.path.join(args.out, "runs", name))
     try:
         lab.topology.create()
         for name in args.contenders.split(","):

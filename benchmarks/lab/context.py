@@ -84,15 +84,19 @@ class LabContext:
         self.registry.add_pid(proc.pid)
         return proc
 
-    def stop_process(self, proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+    def stop_processes(self, procs: List[subprocess.Popen[bytes]], timeout: float = 5.0) -> None:
+        """SIGTERM to all at once, then wait for each (SIGKILL at the deadline)."""
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        end = time.monotonic() + timeout
+        for proc in procs:
             try:
-                proc.wait(timeout)
+                proc.wait(max(0.0, end - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        self.popen_pids.discard(proc.pid)
+            self.popen_pids.discard(proc.pid)
 
     def service_pids(self) -> List[int]:
         """Every live process whose command line runs a launcher of this episode."""

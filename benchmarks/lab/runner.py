@@ -24,7 +24,7 @@ from .services import write_launcher
 from .topology import VIP, Topology
 
 SAMPLE_EVERY = 0.05
-BASELINE = 3.5
+BASELINE = 3.0          # seconds of traffic before the fault (0.5 s settle, 1.5 s measured)
 READY_DEADLINE = 40.0
 
 
@@ -103,13 +103,17 @@ def start_haproxies(lab: LabContext, contender: Contender, episode: Episode, wor
     return haproxies
 
 
-def wait_ready(lab: LabContext, contender: Contender, services: List[Any], haproxies: List[HAProxy],
-               pair: Optional[KeepalivedPair]) -> None:
+def wait_ready(lab: LabContext, contender: Contender, services: List[Any]) -> None:
     urls = [f"http://{Topology.addr(s.host)}:{s.port}/health" for s in services]
     probe = lab.ns_run("lb", [sys.executable, "-m", "lab.probe", "--deadline", str(READY_DEADLINE), *urls],
                        READY_DEADLINE + 10)
     if probe.returncode != 0:
         raise RuntimeError(probe.stderr.strip() + f"; {contender.diagnose()}")
+
+
+def wait_peers(haproxies: List[HAProxy], pair: Optional[KeepalivedPair]) -> None:
+    """HAProxy starts once the services answer (its first checks pass, so its servers start
+    UP instead of waiting out rise x inter); then every server must be UP, and the VIP home."""
     for h in haproxies:
         wait_for(f"all servers UP in HAProxy ({h.setting})",
                  lambda h=h: (st := h.status()) and all(v["status"] == "UP" for v in st.values()),
@@ -137,9 +141,11 @@ def run_episode(lab: LabContext, contender: Contender, episode: Episode, rate: f
         phases.enter("start")
         failover = Failover(pair.start()) if pair else None
         contender.start(services, failover)
-        haproxies = start_haproxies(lab, contender, episode, workdir)
         phases.enter("ready")
-        wait_ready(lab, contender, services, haproxies, pair)
+        wait_ready(lab, contender, services)
+        phases.enter("peers_ready")
+        haproxies = start_haproxies(lab, contender, episode, workdir)
+        wait_peers(haproxies, pair)
         phases.enter("traffic")
         sampler = Sampler(haproxies, pair)
         sampler.start()

@@ -68,7 +68,6 @@ class Monit(Contender):
                                                os.path.join(home, "monit.stderr"), cwd=home))
 
     def stop(self) -> None:
-        for daemon in self.daemons:
-            self.lab.stop_process(daemon)
+        self.lab.stop_processes(self.daemons)
         self.daemons = []
         self.lab.kill_services()

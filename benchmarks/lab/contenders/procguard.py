@@ -177,8 +177,7 @@ class Procguard(Contender):
         self.sockets.append(sock)
 
     def stop(self) -> None:
-        for agent in self.agents:
-            self.lab.stop_process(agent)
+        self.lab.stop_processes(self.agents)
         self.agents, self.sockets = [], []
         self.lab.kill_services()
 
