@@ -119,8 +119,14 @@ def kill_worker(lab: Any, fault: Fault) -> Hit:
 
 
 def stop_worker(lab: Any, fault: Fault) -> Hit:
+    """SIGSTOP the worker, and return once it is stopped (state T): a signal takes effect when
+    its target next runs, and a hang is timed from its start to its end, as /proc shows them."""
     pid = _one(pids_matching(fault.worker_pattern(lab)), f"worker on {fault.host}")
-    return strike([pid], signal.SIGSTOP)
+    hit = strike([pid], signal.SIGSTOP)
+    end = time.monotonic() + 5
+    while proc_state(pid) not in ("T", "t", "", "Z") and time.monotonic() < end:
+        time.sleep(0.001)
+    return hit
 
 
 def stop_worker_for_good(lab: Any, fault: Fault) -> Hit:

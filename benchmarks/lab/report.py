@@ -10,13 +10,13 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 ORDER = ["procguard", "systemd", "supervisord", "monit", "none"]
-BACK = "first answer from the faulty service to a request sent after its first failure"
+BACK = "first answer after the first failure"
 RECOVERY = {   # which figure is "recovery" for each fault, and what it means
     "kill_web_worker": ("recovered_s", BACK),
     "kill_web_master": ("recovered_s", BACK),
     "kill_ap_master": ("recovered_s", BACK),
     "hang_ap": ("recovered_s", BACK),
-    "bad_binary": ("haproxy_out_s", "HAProxy stops sending it traffic"),
+    "bad_binary": ("haproxy_out_s", "HAProxy takes the server out"),
     "hang_for_good": ("vip_moved_s", "the VIP moves to node2"),
     "dead_node": ("vip_moved_s", "the VIP moves to node2"),
 }
@@ -113,7 +113,10 @@ def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
                          f"{seconds(t['haproxy_out_s']) if 'haproxy_out_s' in t else '-'} | "
                          f"{seconds(r['vip_moved_s']) if 'vip_moved_s' in r else '-'} | {seconds(t['p99_normal_after_s'])} |")
     lines += ["", "## Episodes without figures", ""] + gaps(results)
-    lines += ["", "## Rows procguard does not win", ""] + not_won(rows(results), contenders)
+    lines += ["", "## Rows procguard does not win", "",
+              "Another contender has fewer failed or delayed requests, or an earlier recovery, by more",
+              "than 1 request or 0.1 s (\"trade-off\": it is worse on another of the three). Why, row",
+              "by row: README.md in this directory.", ""] + not_won(rows(results), contenders)
     return "\n".join(lines) + "\n"
 
 
@@ -125,9 +128,19 @@ def gaps(results: List[Dict[str, Any]]) -> List[str]:
     return out or ["- none: every episode of every contender gave figures on its first healthy attempt"]
 
 
+NOISE = {"failed": 1, "delayed": 1, "recovery": 0.1}   # differences this small are not counted
+
+
+def measures(r: Dict[str, Any], t: Dict[str, Any]) -> Dict[str, float]:
+    rec = recovery(r, t)
+    return {"failed": t["failed"], "delayed": t["delayed_over_0_5s"],
+            "recovery": float("inf") if rec is None else rec}
+
+
 def not_won(table: Dict[Tuple[str, str, str], Dict[str, Any]], contenders: List[str]) -> List[str]:
-    """Every row where some contender has fewer failed requests, or fewer delayed, or an
-    earlier recovery than procguard (ties are not losses)."""
+    """Every row where another contender beats procguard on failed requests, delayed
+    requests or recovery by more than NOISE: "does better" when it is no worse on the other
+    two, "trade-off" when it is worse on another."""
     out = []
     for (scenario, fault, target), by in table.items():
         mine = by.get("procguard")
@@ -138,16 +151,20 @@ def not_won(table: Dict[Tuple[str, str, str], Dict[str, Any]], contenders: List[
             if c == "procguard" or by.get(c) is None or by[c][1] is None:
                 continue
             r2, t2 = by[c]
-            worse = []
-            if t2["failed"] < t["failed"]:
-                worse.append(f"failed {t2['failed']} vs {t['failed']}")
-            if t2["delayed_over_0_5s"] < t["delayed_over_0_5s"]:
-                worse.append(f"delayed {t2['delayed_over_0_5s']} vs {t['delayed_over_0_5s']}")
-            mine_rec, theirs = recovery(r, t), recovery(r2, t2)
-            if theirs is not None and (mine_rec is None or theirs < mine_rec - 0.05):
-                worse.append(f"recovery {recovery_text(r2, t2)} vs {recovery_text(r, t)}")
+            a, b = measures(r, t), measures(r2, t2)
+            better = [k for k in a if b[k] < a[k] - NOISE[k]]
+            worse = [k for k in a if b[k] > a[k] + NOISE[k]]
+            if not better:
+                continue
+            shown = {"failed": f"failed {b['failed']:g} vs {a['failed']:g}",
+                     "delayed": f"delayed {b['delayed']:g} vs {a['delayed']:g}",
+                     "recovery": f"recovery {recovery_text(r2, t2)} vs {recovery_text(r, t)}"}
+            verdict = "does better" if not worse else "trade-off"
+            line = f"- {scenario}/{fault} ({target}): {c} {verdict}: " + "; ".join(shown[k] for k in better)
             if worse:
-                out.append(f"- {scenario}/{fault} ({target}): {c} does better: {'; '.join(worse)}")
+                line += " (but " + "; ".join(shown[k] for k in worse) + ")"
+            out.append(line)
+    out.sort(key=lambda line: "trade-off" in line)     # clear losses first
     return out or ["- none"]
 
 
