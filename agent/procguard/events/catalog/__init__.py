@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Dict, Tuple
 
 from ..message import Message
-from . import config, control, core, escalation, probes, security
+from . import config, control, core, escalation, observability, probes, security
 
 ALL: Tuple[Message, ...] = tuple(
     sorted(
         core.MESSAGES + config.MESSAGES + control.MESSAGES
-        + probes.MESSAGES + escalation.MESSAGES + security.MESSAGES,
+        + probes.MESSAGES + escalation.MESSAGES + security.MESSAGES + observability.MESSAGES,
         key=lambda m: m.id,
     )
 )
