@@ -214,14 +214,15 @@ def bars(out: str, results: List[Dict[str, Any]], plt: Any) -> str:
     table = rows(results)
     keys = [k for k in table if k[2] != "-"]
     contenders = [c for c in ORDER if any(c in table[k] for k in keys)]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 5.5))
     width = 0.8 / max(1, len(contenders))
     for i, c in enumerate(contenders):
         values = [(table[k][c][1] or {}).get("failed", 0) if c in table[k] else 0 for k in keys]
         ax.bar([x + i * width for x in range(len(keys))], [max(v, 0.5) for v in values], width, label=c)
     ax.set_yscale("log")
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(keys))])
-    ax.set_xticklabels([f"{s}\n{f}\n{t}" for s, f, t in keys], fontsize="x-small")
+    ax.set_xticklabels([f"{s} {f.replace('_', ' ')} ({t})" for s, f, t in keys], fontsize="x-small",
+                       rotation=35, ha="right")
     ax.set_ylabel("failed requests (log; 0 drawn as 0.5)")
     ax.set_title("Failed requests per scenario and fault, by contender")
     ax.legend(fontsize="small")
