@@ -26,7 +26,7 @@ BASE_PACKAGES=systemd,systemd-sysv,python3,python3-apt,sudo,procps,rsyslog
 # network. python3-cryptography cannot go in --include (virtual dependency).
 EXTRA_PACKAGES=(
     python3-venv python3-yaml python3-cryptography python3-requests
-    rsyslog logrotate sudo procps ca-certificates
+    rsyslog rsyslog-gnutls logrotate sudo procps ca-certificates
 )
 # Units that have nothing to do in a container and only make the boot noisy or slow.
 MASKED_UNITS=(
