@@ -2,12 +2,7 @@
 # What `make lab` needs beyond `make test`'s set-up, as root on Debian 12. Idempotent.
 #   HAProxy, keepalived, iproute2, docker engine: scripts/setup-host.sh test
 #   supervisord (.bench-venv/) and monit (apt): scripts/bench-setup.sh
-#   the systemd image procguard-test/debian:bookworm: # Any build of the image will do (the lab only needs systemd and python3 in it): build it
-# only when it is missing, never rebuild one that Molecule may be using right now.
-scripts/containers/engine.sh
-if ! docker image inspect procguard-test/debian:bookworm >/dev/null 2>&1; then
-    scripts/containers/image.sh bookworm
-fi
+#   the systemd image procguard-test/debian:bookworm (built only when missing)
 #   matplotlib for the plots: requirements-lab.txt into the project's venv
 set -euo pipefail
 cd "$(dirname "$0")/.."

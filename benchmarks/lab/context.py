@@ -12,25 +12,11 @@ import threading
 import time
 from typing import Dict, List, Optional, Set
 
+from .procscan import children
 from .registry import REGISTRY_DIR, Registry
 from .topology import Topology
 
 PR_SET_CHILD_SUBREAPER = 36
-
-
-def children_zombies(me: int) -> List[int]:
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] == "Z" and int(fields[1]) == me:
-            out.append(int(name))
-    return out
 
 
 class Reaper(threading.Thread):
@@ -46,7 +32,7 @@ class Reaper(threading.Thread):
     def run(self) -> None:
         me = os.getpid()
         while not self.stopping.wait(0.2):
-            for pid in children_zombies(me):
+            for pid in children(me, states="Z"):
                 if pid not in self.ours:
                     try:
                         os.waitpid(pid, os.WNOHANG)
@@ -55,9 +41,10 @@ class Reaper(threading.Thread):
 
 
 class LabContext:
-    def __init__(self, root: str, tag: str) -> None:
+    def __init__(self, root: str, tag: str, sole_unhealthy: str = "up") -> None:
         self.root = root
         self.tag = tag
+        self.sole_unhealthy = sole_unhealthy    # procguard's agent-check answer for a sole server
         self.workdir = root
         self.registry = Registry(tag)
         if not os.environ.get("LAB_KEEP"):          # LAB_KEEP=1 leaves the files to read
@@ -77,8 +64,13 @@ class LabContext:
         return os.path.join(directory, f"{host}-{name}.sock")
 
     def new_episode(self, name: str) -> str:
-        self.workdir = os.path.join(self.root, "episodes", name)
-        os.makedirs(self.workdir, exist_ok=True)
+        """A fresh directory for one attempt of an episode (a second attempt gets -2...)."""
+        base = os.path.join(self.root, "episodes", name)
+        self.workdir, n = base, 1
+        while os.path.exists(self.workdir):
+            n += 1
+            self.workdir = f"{base}-{n}"
+        os.makedirs(self.workdir)
         return self.workdir
 
     def spawn(self, host: str, argv: List[str], log: str, env: Optional[Dict[str, str]] = None,
@@ -92,15 +84,19 @@ class LabContext:
         self.registry.add_pid(proc.pid)
         return proc
 
-    def stop_process(self, proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+    def stop_processes(self, procs: List[subprocess.Popen[bytes]], timeout: float = 5.0) -> None:
+        """SIGTERM to all at once, then wait for each (SIGKILL at the deadline)."""
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        end = time.monotonic() + timeout
+        for proc in procs:
             try:
-                proc.wait(timeout)
+                proc.wait(max(0.0, end - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        self.popen_pids.discard(proc.pid)
+            self.popen_pids.discard(proc.pid)
 
     def service_pids(self) -> List[int]:
         """Every live process whose command line runs a launcher of this episode."""

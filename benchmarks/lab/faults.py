@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
 from .plan import SERVICES
+from .procscan import children
 from .services import write_bad_launcher
 
 
@@ -39,11 +41,52 @@ def proc_state(pid: int) -> str:
 
 
 @dataclass
+class Hit:
+    """What a fault struck, and when (CLOCK_MONOTONIC, taken right before the blow, after the
+    targets were found in /proc: the search is not part of the fault). `tree` holds a pidfd
+    for each struck process and each of its children, opened before the blow: the moment
+    the last of them is gone is when the struck server's listening socket closed (a killed
+    master's workers still hold it, and what they accepted, for a few milliseconds)."""
+    pids: List[int]
+    at: float
+    tree: List[int] = field(default_factory=list)
+
+    def tree_gone(self, deadline: float) -> Optional[float]:
+        """Monotonic time the whole struck tree had exited, or None (still there at deadline)."""
+        pending, gone = list(self.tree), None
+        end = time.monotonic() + deadline
+        while pending and time.monotonic() < end:
+            ready, _, _ = select.select(pending, [], [], max(0.0, end - time.monotonic()))
+            gone = time.monotonic()
+            for fd in ready:
+                pending.remove(fd)
+                os.close(fd)
+        for fd in pending:
+            os.close(fd)
+        self.tree = []
+        return None if pending else gone
+
+
+def strike(pids: List[int], sig: int, tree: bool = False) -> Hit:
+    fds = []
+    if tree:
+        for pid in pids + [c for p in pids for c in children(p)]:
+            try:
+                fds.append(os.pidfd_open(pid))
+            except ProcessLookupError:
+                pass
+    at = time.monotonic()
+    for pid in pids:
+        os.kill(pid, sig)
+    return Hit(pids, at, fds)
+
+
+@dataclass
 class Fault:
     name: str
     host: str
     what: str                      # one line for the report
-    action: Callable[[Any, Fault], List[int]]
+    action: Callable[[Any, Fault], Hit]
     hang: bool = False             # the target is stopped: time to detection is measured
     unfixable: bool = False        # restarts cannot fix it: time to drain / failover is measured
 
@@ -62,43 +105,47 @@ def _one(pids: List[int], what: str) -> int:
     return pids[0]
 
 
-def kill_main(lab: Any, fault: Fault) -> List[int]:
+def kill_main(lab: Any, fault: Fault) -> Hit:
     pid = _one(pids_matching(fault.main_pattern(lab)), f"main process on {fault.host}")
-    os.kill(pid, signal.SIGKILL)
-    return [pid]
+    return strike([pid], signal.SIGKILL, tree=True)
 
 
-def kill_worker(lab: Any, fault: Fault) -> List[int]:
+def kill_worker(lab: Any, fault: Fault) -> Hit:
     """SIGKILL the oldest worker (lowest PID among those found): its master replaces it."""
     pids = pids_matching(fault.worker_pattern(lab))
     if not pids:
         raise RuntimeError(f"lab: no worker found on {fault.host}")
-    os.kill(pids[0], signal.SIGKILL)
-    return [pids[0]]
+    return strike(pids[:1], signal.SIGKILL)
 
 
-def stop_worker(lab: Any, fault: Fault) -> List[int]:
+def stop_worker(lab: Any, fault: Fault) -> Hit:
+    """SIGSTOP the worker, and return once it is stopped (state T): a signal takes effect when
+    its target next runs, and a hang is timed from its start to its end, as /proc shows them."""
     pid = _one(pids_matching(fault.worker_pattern(lab)), f"worker on {fault.host}")
-    os.kill(pid, signal.SIGSTOP)
-    return [pid]
+    hit = strike([pid], signal.SIGSTOP)
+    end = time.monotonic() + 5
+    while proc_state(pid) not in ("T", "t", "", "Z") and time.monotonic() < end:
+        time.sleep(0.001)
+    return hit
 
 
-def stop_worker_for_good(lab: Any, fault: Fault) -> List[int]:
+def stop_worker_for_good(lab: Any, fault: Fault) -> Hit:
     """The worker hangs, and so will every worker started after it (a deadlock on start)."""
     with open(os.path.join(lab.workdir, "hosts", fault.host, "hang"), "w") as handle:
         handle.write("deadlock\n")
     return stop_worker(lab, fault)
 
 
-def bad_binary(lab: Any, fault: Fault) -> List[int]:
+def bad_binary(lab: Any, fault: Fault) -> Hit:
     """A bad build lands and the running process dies: every restart exits 1 at once."""
     write_bad_launcher(SERVICES[fault.host].launcher(lab.workdir))
     return kill_main(lab, fault)
 
 
-def pull_cable(lab: Any, fault: Fault) -> List[int]:
+def pull_cable(lab: Any, fault: Fault) -> Hit:
+    at = time.monotonic()
     lab.topology.cable(fault.host, up=False)
-    return []
+    return Hit([], at)
 
 
 FAULTS: Dict[str, Callable[[str], Fault]] = {

@@ -89,8 +89,11 @@ class HAProxy:
         except FileNotFoundError:
             pass
 
-    def status(self) -> Dict[str, str]:
-        """{server: status} from `show stat` ("UP", "DOWN", "DOWN (agent)", "DRAIN (agent)"...)."""
+    def status(self) -> Dict[str, Dict[str, str]]:
+        """{server: {"status", "check", "check_health", "check_rise", "agent"}} from `show stat`:
+        the state ("UP", "DOWN", "DRAIN (agent)", "DOWN (agent)"... HAProxy names the
+        agent-check when it caused it), the last result of HAProxy's own HTTP check and of the
+        agent-check ("L7OK", "L4CON"...), and the own check's health counter."""
         try:
             with socket.socket(socket.AF_UNIX) as conn:
                 conn.settimeout(1)
@@ -106,4 +109,21 @@ class HAProxy:
             return {}
         head = lines[0].lstrip("# ").split(",")
         rows = [dict(zip(head, line.split(","))) for line in lines[1:] if line]
-        return {r["svname"]: r["status"] for r in rows if r.get("svname") not in ("BACKEND", "FRONTEND", None)}
+        return {r["svname"]: {"status": r.get("status", ""), "check": r.get("check_status", ""),
+                              "check_health": r.get("check_health", ""), "check_rise": r.get("check_rise", ""),
+                              "agent": r.get("agent_status", "")}
+                for r in rows if r.get("svname") not in ("BACKEND", "FRONTEND", None)}
+
+
+def own_check_says_up(state: Dict[str, str]) -> bool:
+    """HAProxy's own health check still judges the server up: its health counter is at or
+    above `rise` (it falls by one per failed check; below `rise` the check takes it out)."""
+    try:
+        return int(state["check_health"]) >= int(state["check_rise"])
+    except (KeyError, ValueError):
+        return False
+
+
+def is_up(state: Dict[str, str]) -> bool:
+    """UP, or UP on its way down ("UP 1/3"): HAProxy still sends it traffic."""
+    return state.get("status", "UP").startswith("UP")

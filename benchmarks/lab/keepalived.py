@@ -72,6 +72,5 @@ class KeepalivedPair:
         return "both" if len(have) > 1 else (have[0] if have else "")
 
     def stop(self) -> None:
-        for proc in self.procs:
-            self.lab.stop_process(proc)
+        self.lab.stop_processes(self.procs)
         self.procs = []

@@ -4,12 +4,13 @@ Times are seconds from the fault (due time of a request, open loop)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 BUCKET = 0.1        # the 100 ms series of the JSON and the plots
 SETTLE = 0.5        # requests due in the first 0.5 s warm the connections and are not baseline
 IN_FLIGHT = 1.0     # requests due this long before the fault count to it (they were in flight)
 DELAYED = 0.5       # a success slower than this is "delayed"
+LISTED = 100        # failed and delayed requests listed one by one (the counts are whole)
 NORMAL_SLICE = 0.5  # p99 is judged over half-second slices (50 requests at 100/s)
 
 Record = Sequence[Any]    # target, due, latency, status, server, body
@@ -54,23 +55,48 @@ def figures(records: List[Record], fault_at: float, end: float, affected: List[s
     threshold = max(3 * p99_base, p99_base + 0.1)
     failed = [r for r in after if r[3] != 200]
     delayed = [r for r in after if r[3] == 200 and r[2] > DELAYED]
-    # recovery: the earliest moment a request is answered by the faulty service again
-    first_back = min((r[1] + r[2] - fault_at for r in after
-                      if r[1] >= fault_at and r[3] == 200 and served_by(r[4], r[5])), default=None)
+    first_failure, back = recovery(after, fault_at, served_by)
     return {
         "requests": len(after),
         "failed": len(failed),
         "failed_by": _kinds(failed),
         "delayed_over_0_5s": len(delayed),
+        # [due, latency, status, server], due in seconds from the fault
+        "failed_requests": [_one(r, fault_at) for r in failed[:LISTED]],
+        "delayed_requests": [_one(r, fault_at) for r in delayed[:LISTED]],
         "max_latency_s": round(max((r[2] for r in after), default=0.0), 3),
         "baseline": {"requests": len(base), "failed": sum(1 for r in base if r[3] != 200),
                      "p50_s": pct([r[2] for r in base_ok], 0.5), "p99_s": p99_base},
-        "first_success_from_faulty_s": None if first_back is None else round(first_back, 3),
+        "first_failure_s": None if first_failure is None else round(first_failure - fault_at, 3),
+        "recovered_s": None if back is None else round(back - fault_at, 3),
         "p99_normal_after_s": _normal_after(after, fault_at, end, threshold,
                                             max((r[1] for r in failed), default=fault_at)),
         "failures_end_after_s": round(max(r[1] for r in failed) - fault_at + 0.01, 3) if failed else 0.0,
         "extra_on_others": _extra(base_ok, len(base), after, affected),
     }
+
+
+def recovery(after: List[Record], fault_at: float,
+             served_by: Callable[[str, str], bool]) -> Tuple[Optional[float], Optional[float]]:
+    """(first failure, recovery), as times from the traffic's start.
+
+    The first failure is the due time of the first request that failed or was delayed over
+    0.5 s (a connection HAProxy had to retry) and was answered after the fault, or the fault
+    itself for a request in flight then. Recovery is the earliest answer from the faulty
+    service to a request due at or after that first failure: an answer to an earlier
+    request, such as an old worker finishing a request after its master died, is not
+    recovery. (None, None): no request failed or waited, no outage."""
+    bad = [r[1] for r in after if (r[3] != 200 or r[2] > DELAYED) and r[1] + r[2] >= fault_at]
+    if not bad:
+        return None, None
+    first = max(fault_at, min(bad))
+    back = min((r[1] + r[2] for r in after if r[1] >= first and r[3] == 200 and served_by(r[4], r[5])),
+               default=None)
+    return first, back
+
+
+def _one(r: Record, fault_at: float) -> List[Any]:
+    return [round(r[1] - fault_at, 3), r[2], r[3], r[4]]
 
 
 def _kinds(failed: List[Record]) -> Dict[str, int]:
@@ -114,6 +140,20 @@ def _extra(base_ok: List[Record], base_total: int, after: List[Record], affected
     share = {s: n / base_total for s, n in others.items()}
     served = {s: sum(1 for r in after if r[3] == 200 and r[4] == s) for s in share}
     return round(sum(served[s] - share[s] * len(after) for s in share))
+
+
+def disturbed(result: Dict[str, Any]) -> str:
+    """Why an episode's baseline (before the fault) was not a healthy system, or "": a failed
+    request or a p99 over 0.5 s before the fault means the machine, not the fault, shaped
+    the figures (other work on a shared 2-core machine)."""
+    why = []
+    for name, t in result.get("targets", {}).items():
+        base = t["baseline"]
+        if base["failed"]:
+            why.append(f"{name}: {base['failed']} failed before the fault")
+        elif (base["p99_s"] or 0) > DELAYED:
+            why.append(f"{name}: p99 {base['p99_s']:.2f} s before the fault")
+    return "; ".join(why)
 
 
 def first_change(timeline: List[List[Any]], fault_mono: float, pred: Callable[[Any], bool]) -> Optional[float]:

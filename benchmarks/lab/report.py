@@ -10,12 +10,13 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 ORDER = ["procguard", "systemd", "supervisord", "monit", "none"]
+BACK = "first answer after the first failure"
 RECOVERY = {   # which figure is "recovery" for each fault, and what it means
-    "kill_web_worker": ("first_success_from_faulty_s", "first answer from the killed worker's server"),
-    "kill_web_master": ("first_success_from_faulty_s", "first answer from the killed server"),
-    "kill_ap_master": ("first_success_from_faulty_s", "first answer through the killed AP"),
-    "hang_ap": ("first_success_from_faulty_s", "first answer from the hung service again"),
-    "bad_binary": ("haproxy_out_s", "HAProxy stops sending it traffic"),
+    "kill_web_worker": ("recovered_s", BACK),
+    "kill_web_master": ("recovered_s", BACK),
+    "kill_ap_master": ("recovered_s", BACK),
+    "hang_ap": ("recovered_s", BACK),
+    "bad_binary": ("haproxy_out_s", "HAProxy takes the server out"),
     "hang_for_good": ("vip_moved_s", "the VIP moves to node2"),
     "dead_node": ("vip_moved_s", "the VIP moves to node2"),
 }
@@ -33,7 +34,10 @@ def seconds(value: Optional[float]) -> str:
 
 
 def recovery(result: Dict[str, Any], target: Dict[str, Any]) -> Optional[float]:
+    """Seconds to recovery; 0 when there was no outage at all; None when it never came."""
     key = RECOVERY[result["fault"]][0]
+    if key == "recovered_s" and target.get("first_failure_s") is None:
+        return 0.0
     return result.get(key, target.get(key))
 
 
@@ -51,13 +55,20 @@ def rows(results: List[Dict[str, Any]]) -> Dict[Tuple[str, str, str], Dict[str, 
     return table
 
 
+def recovery_text(r: Dict[str, Any], t: Dict[str, Any]) -> str:
+    if RECOVERY[r["fault"]][0] == "recovered_s" and t.get("first_failure_s") is None:
+        return "no outage"
+    return seconds(recovery(r, t))
+
+
 def cell(entry: Optional[Tuple[Dict[str, Any], Optional[Dict[str, Any]]]]) -> str:
     if entry is None:
         return "-"
     r, t = entry
     if t is None:
-        return "error"
-    return f"{t['failed']} / {t['delayed_over_0_5s']} / {seconds(recovery(r, t))}"
+        return "error (below)"
+    mark = " (busy)" if r.get("disturbed") else ""
+    return f"{t['failed']} / {t['delayed_over_0_5s']} / {recovery_text(r, t)}{mark}"
 
 
 def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
@@ -71,9 +82,11 @@ def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
         + (f" Skipped: {', '.join(skipped)}." if skipped else ""),
         "",
         "Each cell: **failed requests / requests delayed over 0.5 s / recovery** (the recovery",
-        "figure of each fault is named in the last column). `defaults` and `redispatch` are",
-        "the two HAProxy settings, measured at the same time on the same servers; `vip` is",
-        "traffic straight to the keepalived VIP.",
+        "figure of each fault is named in the last column; \"no outage\": no request failed or",
+        "waited). `defaults` and `redispatch` are the two HAProxy settings, measured at the same",
+        "time on the same servers; `vip` is traffic straight to the keepalived VIP. \"(busy)\":",
+        "the baseline before the fault was not healthy even on the episode's last attempt (the",
+        "machine, not the fault, was at work); read that cell with care.",
         "",
         "| scenario | fault | traffic | " + " | ".join(contenders) + " | recovery means |",
         "|---|---|---|" + "---|" * len(contenders) + "---|",
@@ -99,13 +112,35 @@ def markdown(meta: Dict[str, Any], results: List[Dict[str, Any]]) -> str:
                          f"{seconds(r['hang_ended_s']) if 'hang_ended_s' in r else '-'} | "
                          f"{seconds(t['haproxy_out_s']) if 'haproxy_out_s' in t else '-'} | "
                          f"{seconds(r['vip_moved_s']) if 'vip_moved_s' in r else '-'} | {seconds(t['p99_normal_after_s'])} |")
-    lines += ["", "## Rows procguard does not win", ""] + not_won(rows(results), contenders)
+    lines += ["", "## Episodes without figures", ""] + gaps(results)
+    lines += ["", "## Rows procguard does not win", "",
+              "Another contender has fewer failed or delayed requests, or an earlier recovery, by more",
+              "than 1 request or 0.1 s (\"trade-off\": it is worse on another of the three). Why, row",
+              "by row: README.md in this directory.", ""] + not_won(rows(results), contenders)
     return "\n".join(lines) + "\n"
 
 
+def gaps(results: List[Dict[str, Any]]) -> List[str]:
+    """Every episode that gave no figures, with the lab's reason, and every retried one."""
+    out = [f"- {r['contender']} {r['scenario']}/{r['fault']}: {r['error']}" for r in results if r.get("error")]
+    out += [f"- {r['contender']} {r['scenario']}/{r['fault']}: run {r['attempts']} times, the baseline "
+            f"was disturbed before ({'; '.join(r['disturbed_before'])})" for r in results if r.get("disturbed_before")]
+    return out or ["- none: every episode of every contender gave figures on its first healthy attempt"]
+
+
+NOISE = {"failed": 1, "delayed": 1, "recovery": 0.1}   # differences this small are not counted
+
+
+def measures(r: Dict[str, Any], t: Dict[str, Any]) -> Dict[str, float]:
+    rec = recovery(r, t)
+    return {"failed": t["failed"], "delayed": t["delayed_over_0_5s"],
+            "recovery": float("inf") if rec is None else rec}
+
+
 def not_won(table: Dict[Tuple[str, str, str], Dict[str, Any]], contenders: List[str]) -> List[str]:
-    """Every row where some contender has fewer failed requests, or fewer delayed, or an
-    earlier recovery than procguard (ties are not losses)."""
+    """Every row where another contender beats procguard on failed requests, delayed
+    requests or recovery by more than NOISE: "does better" when it is no worse on the other
+    two, "trade-off" when it is worse on another."""
     out = []
     for (scenario, fault, target), by in table.items():
         mine = by.get("procguard")
@@ -116,16 +151,20 @@ def not_won(table: Dict[Tuple[str, str, str], Dict[str, Any]], contenders: List[
             if c == "procguard" or by.get(c) is None or by[c][1] is None:
                 continue
             r2, t2 = by[c]
-            worse = []
-            if t2["failed"] < t["failed"]:
-                worse.append(f"failed {t2['failed']} vs {t['failed']}")
-            if t2["delayed_over_0_5s"] < t["delayed_over_0_5s"]:
-                worse.append(f"delayed {t2['delayed_over_0_5s']} vs {t['delayed_over_0_5s']}")
-            mine_rec, theirs = recovery(r, t), recovery(r2, t2)
-            if theirs is not None and (mine_rec is None or theirs < mine_rec - 0.05):
-                worse.append(f"recovery {seconds(theirs)} vs {seconds(mine_rec)}")
+            a, b = measures(r, t), measures(r2, t2)
+            better = [k for k in a if b[k] < a[k] - NOISE[k]]
+            worse = [k for k in a if b[k] > a[k] + NOISE[k]]
+            if not better:
+                continue
+            shown = {"failed": f"failed {b['failed']:g} vs {a['failed']:g}",
+                     "delayed": f"delayed {b['delayed']:g} vs {a['delayed']:g}",
+                     "recovery": f"recovery {recovery_text(r2, t2)} vs {recovery_text(r, t)}"}
+            verdict = "does better" if not worse else "trade-off"
+            line = f"- {scenario}/{fault} ({target}): {c} {verdict}: " + "; ".join(shown[k] for k in better)
             if worse:
-                out.append(f"- {scenario}/{fault} ({target}): {c} does better: {'; '.join(worse)}")
+                line += " (but " + "; ".join(shown[k] for k in worse) + ")"
+            out.append(line)
+    out.sort(key=lambda line: "trade-off" in line)     # clear losses first
     return out or ["- none"]
 
 
@@ -175,14 +214,15 @@ def bars(out: str, results: List[Dict[str, Any]], plt: Any) -> str:
     table = rows(results)
     keys = [k for k in table if k[2] != "-"]
     contenders = [c for c in ORDER if any(c in table[k] for k in keys)]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 5.5))
     width = 0.8 / max(1, len(contenders))
     for i, c in enumerate(contenders):
         values = [(table[k][c][1] or {}).get("failed", 0) if c in table[k] else 0 for k in keys]
         ax.bar([x + i * width for x in range(len(keys))], [max(v, 0.5) for v in values], width, label=c)
     ax.set_yscale("log")
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(keys))])
-    ax.set_xticklabels([f"{s}\n{f}\n{t}" for s, f, t in keys], fontsize="x-small")
+    ax.set_xticklabels([f"{s} {f.replace('_', ' ')} ({t})" for s, f, t in keys], fontsize="x-small",
+                       rotation=35, ha="right")
     ax.set_ylabel("failed requests (log; 0 drawn as 0.5)")
     ax.set_title("Failed requests per scenario and fault, by contender")
     ax.legend(fontsize="small")

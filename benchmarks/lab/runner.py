@@ -15,7 +15,7 @@ from . import metrics
 from .context import LabContext
 from .contenders.base import Contender, Failover
 from .faults import gone_or_running
-from .haproxy import FRONT_PORTS, SETTINGS, Backend, HAProxy
+from .haproxy import FRONT_PORTS, SETTINGS, Backend, HAProxy, is_up
 from .keepalived import KeepalivedPair
 from .plan import AP_PORT, SERVICES, SCENARIO_HOSTS, TIERS
 from .registry import REGISTRY_DIR
@@ -24,7 +24,7 @@ from .services import write_launcher
 from .topology import VIP, Topology
 
 SAMPLE_EVERY = 0.05
-BASELINE = 3.5
+BASELINE = 3.0          # seconds of traffic before the fault (0.5 s settle, 1.5 s measured)
 READY_DEADLINE = 40.0
 
 
@@ -36,6 +36,7 @@ class Sampler(threading.Thread):
         self.haproxies = haproxies
         self.pair = pair
         self.stopping = threading.Event()
+        # per setting: [[monotonic, {server: {"status", "check", "agent"}}], ...] at each change
         self.haproxy: Dict[str, List[List[Any]]] = {h.setting: [] for h in haproxies}
         self.vip: List[List[Any]] = []
         self.hung: List[int] = []
@@ -75,10 +76,55 @@ def targets_for(episode: Episode) -> List[str]:
     return [f"{setting}=127.0.0.1:{FRONT_PORTS[setting][tier]}" for setting in SETTINGS]
 
 
+class Phases:
+    """Wall time of each phase of an episode (for the lab's own budget, never asserted)."""
+
+    def __init__(self) -> None:
+        self.took: Dict[str, float] = {}
+        self._name, self._since = "", time.monotonic()
+
+    def enter(self, name: str) -> None:
+        now = time.monotonic()
+        if self._name:
+            self.took[self._name] = round(now - self._since, 2)
+        self._name, self._since = name, now
+
+
+def start_haproxies(lab: LabContext, contender: Contender, episode: Episode, workdir: str) -> List[HAProxy]:
+    haproxies: List[HAProxy] = []
+    for setting in SETTINGS if TIERS[episode.scenario] else []:
+        h = HAProxy(setting, workdir, lab.topology.exec_prefix("lb"),
+                    os.path.join(REGISTRY_DIR, f"{lab.tag}-{setting}.sock"))
+        backends = {tier: [Backend(n, Topology.addr(n)) for n in names]
+                    for tier, names in TIERS[episode.scenario].items()}
+        haproxies.append(h)
+        lab.popen_pids.add(h.start(backends, contender.agent_check).pid)
+        lab.registry.add_pid(h.proc.pid)  # type: ignore[union-attr]
+    return haproxies
+
+
+def wait_ready(lab: LabContext, contender: Contender, services: List[Any]) -> None:
+    urls = [f"http://{Topology.addr(s.host)}:{s.port}/health" for s in services]
+    probe = lab.ns_run("lb", [sys.executable, "-m", "lab.probe", "--deadline", str(READY_DEADLINE), *urls],
+                       READY_DEADLINE + 10)
+    if probe.returncode != 0:
+        raise RuntimeError(probe.stderr.strip() + f"; {contender.diagnose()}")
+
+
+def wait_peers(haproxies: List[HAProxy], pair: Optional[KeepalivedPair]) -> None:
+    """HAProxy starts once the services answer (its first checks pass, so its servers start
+    UP instead of waiting out rise x inter); then every server must be UP, and the VIP home."""
+    for h in haproxies:
+        wait_for(f"all servers UP in HAProxy ({h.setting})",
+                 lambda h=h: (st := h.status()) and all(v["status"] == "UP" for v in st.values()),
+                 READY_DEADLINE)
+    if pair:
+        wait_for("the VIP on node1", lambda: pair.holder() == "node1", READY_DEADLINE)
+
+
 def run_episode(lab: LabContext, contender: Contender, episode: Episode, rate: float, seed: int) -> Dict[str, Any]:
     workdir = lab.new_episode(f"{contender.name}--{episode.scenario}-{episode.fault.name}")
-    hosts = SCENARIO_HOSTS[episode.scenario]
-    services = [SERVICES[h] for h in hosts]
+    services = [SERVICES[h] for h in SCENARIO_HOSTS[episode.scenario]]
     for s in services:
         write_launcher(s.launcher(workdir), s.args(workdir))
         os.makedirs(os.path.dirname(s.pidfile(workdir)), exist_ok=True)
@@ -90,28 +136,17 @@ def run_episode(lab: LabContext, contender: Contender, episode: Episode, rate: f
                               "what": episode.fault.what, "window_s": episode.window, "baseline_s": BASELINE,
                               "rate_per_target": rate, "seed": seed, "affected": episode.affected}
     sampler: Optional[Sampler] = None
+    phases = Phases()
     try:
+        phases.enter("start")
         failover = Failover(pair.start()) if pair else None
         contender.start(services, failover)
-        for setting in SETTINGS if TIERS[episode.scenario] else []:
-            h = HAProxy(setting, workdir, lab.topology.exec_prefix("lb"),
-                        os.path.join(REGISTRY_DIR, f"{lab.tag}-{setting}.sock"))
-            backends = {tier: [Backend(n, Topology.addr(n)) for n in names]
-                        for tier, names in TIERS[episode.scenario].items()}
-            lab.popen_pids.add(h.start(backends, contender.agent_check).pid)
-            lab.registry.add_pid(h.proc.pid)  # type: ignore[union-attr]
-            haproxies.append(h)
-        urls = [f"http://{Topology.addr(s.host)}:{s.port}/health" for s in services]
-        probe = lab.ns_run("lb", [sys.executable, "-m", "lab.probe", "--deadline", str(READY_DEADLINE), *urls],
-                           READY_DEADLINE + 10)
-        if probe.returncode != 0:
-            diagnose = getattr(contender, "diagnose", None)
-            raise RuntimeError(probe.stderr.strip() + (f"; {diagnose()}" if diagnose else ""))
-        for h in haproxies:
-            wait_for(f"all servers UP in HAProxy ({h.setting})",
-                     lambda h=h: (st := h.status()) and all(v == "UP" for v in st.values()), READY_DEADLINE)
-        if pair:
-            wait_for("the VIP on node1", lambda: pair.holder() == "node1", READY_DEADLINE)
+        phases.enter("ready")
+        wait_ready(lab, contender, services)
+        phases.enter("peers_ready")
+        haproxies = start_haproxies(lab, contender, episode, workdir)
+        wait_peers(haproxies, pair)
+        phases.enter("traffic")
         sampler = Sampler(haproxies, pair)
         sampler.start()
         out = os.path.join(workdir, "traffic.json")
@@ -123,20 +158,25 @@ def run_episode(lab: LabContext, contender: Contender, episode: Episode, rate: f
         with open(out + ".t0") as handle:
             t0 = float(handle.read())
         time.sleep(max(0.0, t0 + BASELINE - time.monotonic()))
-        fault_mono = time.monotonic()
         hit = episode.fault.action(lab, episode.fault)
-        result["fault_pids"] = hit
+        fault_mono = hit.at
+        result["fault_pids"] = hit.pids
         if episode.fault.hang:
-            sampler.hung = hit
+            sampler.hung = hit.pids
+        if hit.tree:
+            gone = hit.tree_gone(5.0)
+            result["struck_tree_gone_s"] = None if gone is None else round(gone - fault_mono, 4)
         traffic.wait(duration + 20)
         sampler.stopping.set()
         sampler.join(2)
         with open(out) as handle:
             records = json.load(handle)
-        result.update(analyse(records, t0, fault_mono, episode, sampler, contender))
+        result.update(analyse(records, t0, fault_mono, episode, sampler))
+        result["agent_events"] = contender.events(fault_mono)
     except Exception as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
     finally:
+        phases.enter("stop")
         if sampler is not None:
             sampler.stopping.set()
         if traffic is not None and traffic.poll() is None:
@@ -151,11 +191,13 @@ def run_episode(lab: LabContext, contender: Contender, episode: Episode, rate: f
                 pair.stop()
                 lab.topology.cable("node1", up=True)
             lab.kill_services()
+        phases.enter("")
+        result["phases_s"] = phases.took
     return result
 
 
-def analyse(records: List[Any], t0: float, fault_mono: float, episode: Episode, sampler: Sampler,
-            contender: Contender) -> Dict[str, Any]:
+def analyse(records: List[Any], t0: float, fault_mono: float, episode: Episode,
+            sampler: Sampler) -> Dict[str, Any]:
     fault_at = fault_mono - t0
     end = BASELINE + episode.window
     out: Dict[str, Any] = {"fault_at_s": round(fault_at, 3), "targets": {}}
@@ -165,7 +207,7 @@ def analyse(records: List[Any], t0: float, fault_mono: float, episode: Episode, 
         if target in sampler.haproxy:
             timeline = sampler.haproxy[target]
             figs["haproxy_out_s"] = metrics.first_change(
-                timeline, fault_mono, lambda st: any(not st.get(s, "UP").startswith("UP") for s in episode.affected))
+                timeline, fault_mono, lambda st: any(not is_up(st.get(s, {})) for s in episode.affected))
             figs["haproxy_timeline"] = [[round(m - fault_mono, 3), {s: st.get(s) for s in episode.affected}]
                                         for m, st in timeline]
         figs["series"] = metrics.buckets(mine, fault_at, end)

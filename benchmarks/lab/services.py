@@ -85,6 +85,14 @@ class Server(http.server.ThreadingHTTPServer):
         self.socket.close()
         self.socket = sock
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A peer that hung up (HAProxy closes a health check as soon as it has the status
+        line) is not worth a traceback: under systemd every line goes through journald, and
+        a few tracebacks a second per server cost the whole machine CPU the contenders share."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"

@@ -75,8 +75,9 @@ def main() -> int:
         host, _, port = address.rpartition(":")
         targets.append((name, host, int(port)))
     t0 = time.monotonic()
-    with open(args.out + ".t0", "w") as handle:
+    with open(args.out + ".t0.tmp", "w") as handle:      # whole or absent: the runner polls for it
         handle.write(f"{t0:.6f}\n")
+    os.replace(args.out + ".t0.tmp", args.out + ".t0")
     records = run(targets, args.rate, args.duration, args.timeout, t0)
     with open(args.out + ".tmp", "w") as handle:
         json.dump(records, handle, separators=(",", ":"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..plan import Service
 
@@ -34,6 +34,15 @@ class Contender:
 
     def stop(self) -> None:
         raise NotImplementedError
+
+    def diagnose(self) -> str:
+        """What the contender says about services that never answered (one line)."""
+        return "no diagnosis"
+
+    def events(self, fault_mono: float) -> List[List[Any]]:
+        """The supervisor's own record of what it did, [[seconds from the fault, host,
+        id, text], ...]: the proof that it, not the app, acted. Empty when it keeps none."""
+        return []
 
     def host_dir(self, host: str) -> str:
         path = os.path.join(self.lab.workdir, "hosts", host, self.name)

@@ -1,7 +1,7 @@
 """monit 5.33 (Debian), one per server, `set daemon 1` (its shortest cycle): a process check
 by pidfile, restarted when it is gone or when its HTTP health check fails 2 cycles in a row
 (1 s timeout). monit waits for a start program to return, so the program detaches the
-service (`setsid -f`), which writes its own pidfile. On a cluster node, 3 restarts within
+service (`setsid -f`), which writes its own pidfile. On a cluster node, 2 restarts within
 10 cycles run an exec that writes keepalived's track file, monit's way to escalate."""
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def conf(home: str, service: Service, workdir: str, failover: Optional[Failover]
     ]
     if failover is not None and service.host in failover.track_files:
         track = failover.track_files[service.host]
-        lines.append(f'    if 3 restarts within 10 cycles then exec "/bin/sh -c \'echo {failover.weight} > {track}\'"')
+        # one restart tried, then fail over (as procguard and systemd on a cluster node)
+        lines.append(f'    if 2 restarts within 10 cycles then exec "/bin/sh -c \'echo {failover.weight} > {track}\'"')
     return "\n".join(lines) + "\n"
 
 
@@ -67,7 +68,6 @@ class Monit(Contender):
                                                os.path.join(home, "monit.stderr"), cwd=home))
 
     def stop(self) -> None:
-        for daemon in self.daemons:
-            self.lab.stop_process(daemon)
+        self.lab.stop_processes(self.daemons)
         self.daemons = []
         self.lab.kill_services()

@@ -57,7 +57,6 @@ class Supervisord(Contender):
                                                os.path.join(home, "supervisord.stderr"), cwd=home))
 
     def stop(self) -> None:
-        for daemon in self.daemons:
-            self.lab.stop_process(daemon)
+        self.lab.stop_processes(self.daemons)
         self.daemons = []
         self.lab.kill_services()
