@@ -301,6 +301,10 @@ class WatchUnit:
         planned = self._planned(pid, inst, code)
         if planned:
             self.env.emit("process_exited_planned", watch=self.name, pid=pid, status=described, reason=planned)
+        elif inst.ours and not inst.good:
+            # ended before its start was good: a failed start, however fast it ended
+            self.env.emit("start_failed", watch=self.name, reason=f"exited before the start was good ({described})",
+                          attempt=self.attempts)
         else:
             self.env.emit("process_died", watch=self.name, pid=pid, status=described,
                           restarts=self.budget.total, detector=detector)

@@ -158,3 +158,13 @@ def test_watch_without_start_rescans_less_and_less_often_until_found():
     env.found = [Identity(43, 430, "boot")]
     env.advance(2.1)  # third look, after 0.5 + 1 + 2 s
     assert unit.state == states.RUNNING and unit.pids == [43]
+
+
+def test_a_death_before_the_start_was_good_is_a_failed_start_not_a_crash():
+    """Found by the lab: the same instant failure was PG1007 on one attempt and PG1005 on the
+    next, depending on whether it ended before or after the agent could watch it."""
+    unit, env = make_unit()  # ready after alive_for 1s
+    unit.settle()
+    unit.on_death(unit.pids[0], 256)  # exit:1, before alive_for passed
+    assert env.names()[:3] == ["process_started", "start_failed", "process_started"]
+    assert "process_died" not in env.names()

@@ -24,6 +24,9 @@ from .runner import NotifyListener, ProbeResult, ProbeRunner, _Worker
 from .snapshot import write_snapshot
 
 Post = Callable[[Callable[[], None]], None]
+# a success of these says the service answers; proc_state ("not stuck") and notify (whose
+# readiness is READY=1) say nothing of the kind
+READINESS_TYPES = ("http", "tcp", "exec", "heartbeat_file")
 Verdict = Callable[[str, str, Dict[str, Any]], None]
 
 @dataclass
@@ -222,12 +225,14 @@ class ProbeManager:
             return
         if r.epoch != w.epoch:
             return                                  # from before the last (re)start
+        if not _safe_pids(w):
+            return                                  # its process is gone meanwhile: the death path acts
         st.last = r
         self.on_checked(w.name, r.probe, r.ok, r.reason, r.duration)
         if r.ok:
             st.successes += 1
             st.failures = 0
-            if spec.type != "notify":
+            if spec.type in READINESS_TYPES:
                 self._ready(w, st, r)
             if st.stalled and st.successes >= spec.rise:
                 st.stalled = False
