@@ -20,7 +20,10 @@ def parse_duration(value: Union[str, int, float]) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like '10s', '5m'")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            raise ValueError("a duration must be at most ten years") from None
     else:
         match = re.match(PATTERN, str(value)[:64])
         if not match:

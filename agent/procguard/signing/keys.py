@@ -17,6 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..fileio import PathLike
+from ..refusal import UNSAFE_FILE, Refusal
+
+MAX_REVOKED_BYTES = 1024 * 1024
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -88,21 +91,31 @@ def read_revoked(path: PathLike) -> Tuple[FrozenSet[str], List[str]]:
     """Key ids from a revocation list (one per line, `#` starts a comment); and problems.
 
     A missing file means nothing is revoked. A line that is not a key id is reported,
-    not fatal: the other revocations must still hold.
+    not fatal: the other revocations must still hold (bytes that are not UTF-8 spoil only
+    their own line). A list that exists but cannot be read refuses, as an unsafe file does:
+    the keys it revokes must not pass for trusted.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_REVOKED_BYTES + 1)
     except FileNotFoundError:
         return frozenset(), []
+    except OSError as exc:
+        raise Refusal(UNSAFE_FILE, f"{path}: revocation list cannot be read ({exc.strerror}); "
+                      "make it a regular file root can read",
+                      {"file": str(path), "kind": "revocation list", "problem": str(exc.strerror)}) from None
+    if len(data) > MAX_REVOKED_BYTES:
+        raise Refusal(UNSAFE_FILE, f"{path}: revocation list is larger than {MAX_REVOKED_BYTES // 1024} KiB; "
+                      "keep one key id per line", {"file": str(path), "kind": "revocation list"})
     ids, problems = set(), []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
         entry = line.split("#", 1)[0].strip().lower()
         if not entry:
             continue
         if KEY_ID_RE.match(entry):
             ids.add(entry)
         else:
-            problems.append(f"{path}:{lineno}: {entry!r} is not a 16-hex-digit key id")
+            problems.append(f"{path}:{lineno}: {entry[:80]!r} is not a 16-hex-digit key id")
     return frozenset(ids), problems
 
 
