@@ -1,7 +1,7 @@
 """Hypothesis strategies for hostile input: watch configs, YAML text, control requests,
 revocation lists and durations; and the budget of examples each suite runs.
 
-The budget is one number per profile (PROCGUARD_FUZZ=ci, the default, or soak), split
+The budget is one number per profile (PROCGUARD_PROFILE=ci, the default, or soak), split
 between the fuzz tests by weight, so CI and `make soak` run the same tests at two sizes.
 Every example a test runs is counted (`count()`), and the total lands in
 .test-results/reliability-fuzz.json for the closing summary of `make test`.
@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from .agent import REPO
+from .profile import PROFILE, size
 
 # Hypothesis profiles: CI repeats the same examples run after run (a failure there is a
 # failure of the change under test); the soak explores, and prints how to replay a failure.
@@ -26,11 +27,7 @@ from .agent import REPO
 _COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 settings.register_profile("ci", derandomize=True, **_COMMON)
 settings.register_profile("soak", derandomize=False, print_blob=True, **_COMMON)
-PROFILES = {"ci": 6_000, "soak": 100_000}  # examples in all, across the fuzz tests
-PROFILE = os.environ.get("PROCGUARD_FUZZ", "ci")
-if PROFILE not in PROFILES:
-    raise SystemExit(f"PROCGUARD_FUZZ={PROFILE!r}: write one of {', '.join(PROFILES)}")
-TOTAL = PROFILES[PROFILE]
+TOTAL = size(ci=6_000, soak=100_000)  # examples in all, across the fuzz tests
 RESULTS = os.path.join(REPO, ".test-results", "reliability-fuzz.json")
 
 # a test's share of TOTAL: in-process tests are cheap, the real CLI and agent less so
