@@ -5,7 +5,6 @@ children it waited for)."""
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import threading
 import time
@@ -102,6 +101,3 @@ def fds_of(pid: int) -> Optional[int]:
     except OSError:
         return None
 
-
-def max_rss_self() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
