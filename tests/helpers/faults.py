@@ -3,7 +3,7 @@ directory, and count what went wrong for each kind of watch (workload.py).
 
 Moments, drawn from the seeded generator:
 - start:   a fresh agent, killed within its first START_WINDOW seconds (reading and checking
-           the config, adopting, starting); one time in five the forking daemon died while
+           the config, adopting, starting); one time in three the forking daemon died while
            no agent ran, so the agents that follow must start it;
 - restart: just after a service died, while the agent restarts it: the flapping service's
            own death, or the forking daemon killed by the test (then the agent runs the
@@ -39,7 +39,7 @@ START_WINDOW = 0.6   # seconds after the agent's exec
 RESTART_WINDOW = {"flapping": 0.1, "daemon": 0.3}  # seconds after the death
 RELOAD_WINDOW = 0.4   # seconds after SIGHUP
 SETTLE = 10.0         # seconds a new agent may take to have every watch back
-DAEMON_DOWN = 0.2     # share of start moments with the forking daemon killed too
+DAEMON_DOWN = 0.35    # share of start moments with the forking daemon killed too
 FLAPPING_OK = ("running", "starting", "backoff", "stopping")
 
 

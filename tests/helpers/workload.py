@@ -52,15 +52,17 @@ class Workload:
         self.external: Optional[subprocess.Popen[bytes]] = None
 
     def watches(self, variant: int = 0) -> List[Dict[str, Any]]:
-        """The config's watches; `variant` changes every watch (a reload that touches all)."""
+        """The config's watches; `variant` changes every watch (a reload that touches all).
+        The daemon comes first: an agent that starts it first thing after its own start is
+        where a launcher most often exits before the agent looks (issue 10 item 5)."""
         stop = {"timeout": f"{5 + variant % 2}s"}
         return [
-            {"name": "started", "start": {"argv": list(self.argv["started"]), "ready": {"alive_for": 0}},
-             "stop": stop},
-            {"name": "adopted", "match": {"cmdline": f"^/bin/sleep {self.tag}2$"}, "stop": stop},
             {"name": "daemon", "match": {"pidfile": str(self.pidfile), "cmdline": f"^/bin/sleep {self.tag}3$"},
              "start": {"argv": [str(self.daemon_script)], "timeout": "5s"}, "stop": stop,
              "restart": {"max_restarts": 50, "backoff": {"initial": 0.2, "max": 1}}},
+            {"name": "started", "start": {"argv": list(self.argv["started"]), "ready": {"alive_for": 0}},
+             "stop": stop},
+            {"name": "adopted", "match": {"cmdline": f"^/bin/sleep {self.tag}2$"}, "stop": stop},
             {"name": "flapping", "start": {"argv": list(self.argv["flapping"]), "ready": {"alive_for": 0}},
              "restart": {"max_restarts": 1_000_000, "window": "60s",
                          "backoff": {"initial": 0.05, "max": 0.2, "multiplier": self.multiplier, "jitter": 0,
