@@ -106,7 +106,10 @@ class Campaign:
         if which == "daemon":
             for pid in self.workload.census()["daemon"]:
                 kill_if_alive(pid)
-        wait_until(lambda: len(self._deaths(which)) > seen, 10, interval=0.005, what=f"{which} to die")
+        try:
+            wait_until(lambda: len(self._deaths(which)) > seen, 10, interval=0.005, what=f"{which} to die")
+        except AssertionError:  # the agent was not watching it: say so, and kill all the same
+            self.figures.note(f"round {self.round}: no death of {which} seen by the agent within 10s")
         time.sleep(self.rng.uniform(0, RESTART_WINDOW[which]))
         self._kill(f"restart:{which}")
 
