@@ -87,9 +87,6 @@ class Campaign:
         self.figures.faults += 1
         self.figures.by_moment[moment] = self.figures.by_moment.get(moment, 0) + 1
 
-    def _up(self) -> None:
-        wait_until(self.agent._up, 20, interval=0.01, what="agent to answer on its control socket")
-
     # ---------------------------------------------------------------- moments
     def _kill_during_start(self) -> None:
         self._kill("steady")
@@ -141,7 +138,7 @@ class Campaign:
         return watches if fine else None
 
     def _count(self, label: str) -> None:
-        self._up()
+        self.agent.wait_up()
         seen = {"flapping": False}
         noted = len(self.figures.details)
         try:
@@ -193,7 +190,7 @@ class Campaign:
                    "reload": self._kill_during_reload}
         while self.figures.faults < kills:
             moment = self.rng.choice(sorted(moments))
-            self._up()
+            self.agent.wait_up()
             moments[moment]()
             self._start()
             self._count(f"round {self.round} after a kill at {moment}")
