@@ -5,8 +5,10 @@ children it waited for)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
-import threading
+import sys
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass
@@ -43,44 +45,32 @@ class Ran:
     timed_out: bool
 
 
+# The command's peak RSS comes from wait4 in a small Python started with -S: a child forked
+# straight from pytest would carry pytest's own RSS into its peak (the peak survives exec).
+_WAITER = ("import os, sys; pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ); "
+           "_, status, usage = os.wait4(pid, 0); "
+           "open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); sys.exit(os.waitstatus_to_exitcode(status))")
+
+
 def run_measured(argv: List[str], env: Optional[dict] = None, stdin: bytes = b"", timeout: float = 60.0) -> Ran:
-    """Run a command to its end and collect its rusage with wait4 (subprocess would discard it).
-    Past `timeout` it is killed, and the result says so."""
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    outs: List[bytes] = [b"", b""]
-
-    def drain(index: int, stream: Any) -> None:
-        outs[index] = stream.read()
-
-    readers = [threading.Thread(target=drain, args=(i, s)) for i, s in enumerate((proc.stdout, proc.stderr))]
-    for reader in readers:
-        reader.start()
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(stdin)
-    except BrokenPipeError:
-        pass
-    proc.stdin.close()
-    timed_out = False
-
-    def kill() -> None:
-        nonlocal timed_out
-        timed_out = True
-        proc.kill()
-
-    started = time.monotonic()
-    timer = threading.Timer(timeout, kill)
-    timer.start()
-    try:
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    seconds = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    for reader in readers:
-        reader.join(10)
-    return Ran(proc.returncode, outs[0].decode("utf-8", "replace"), outs[1].decode("utf-8", "replace"),
-               seconds, usage.ru_maxrss * 1024, timed_out)
+    """Run a command (argv[0] an absolute path) to its end with its peak RSS. Past `timeout`
+    it is killed, and the result says so."""
+    with tempfile.NamedTemporaryFile("r", prefix="rusage-") as peak:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _WAITER, peak.name, *argv], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        timed_out = False
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+        seconds = time.monotonic() - started
+        kib = peak.read().strip()
+    return Ran(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), seconds,
+               int(kib or 0) * 1024, timed_out)
 
 
 def rss_of(pid: int) -> Optional[int]:

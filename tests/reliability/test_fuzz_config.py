@@ -82,6 +82,7 @@ NASTY: Dict[str, bytes] = {
     "nan_and_infinity": GOOD + b"    restart: {backoff: {multiplier: .nan, jitter: .inf, initial: .inf}}\n",
     "ten_thousand_years": GOOD + b"    stop: {timeout: 3650000d}\n",
     "huge_float_duration": GOOD + b"    stop: {timeout: 1.0e+300}\n",
+    "duration_cut_short": GOOD + b"    stop: {timeout: '1" + b" " * 70 + b"ms'}\n",
     "long_simple_key": b"version: 1\nwatches: []\n" + b"k" * 5000 + b": 1\n",
     "many_documents": b"version: 1\nwatches: []\n---\nversion: 1\nwatches: []\n",
     "empty": b"",
@@ -149,6 +150,7 @@ def test_the_known_nasty_inputs_are_refused_with_the_line_that_says_why():
         "nan_and_infinity": "multiplier: must be a finite number, not nan",
         "ten_thousand_years": "'3650000d' is longer than ten years",
         "huge_float_duration": "must be at most 316224000",
+        "duration_cut_short": "stop.timeout: is longer than 64 characters",
         "huge_file": ":1: is larger than 1024 KiB",
     }
     for name, piece in expected.items():

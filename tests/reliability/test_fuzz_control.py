@@ -4,7 +4,8 @@ one answer of one line, and the agent keeps serving.
 
 Known and being fixed on main (issue 10, item 10): `pause` with `for` NaN, 1e300 or an
 integer beyond a float raises inside the command (the watch is paused, the client gets no
-answer). The properties below leave those values to the explicit test marked xfail.
+answer). Found here: a watch paused until resumed shows `paused_until: Infinity`, which is
+not JSON. The properties below leave those to the explicit tests marked xfail.
 """
 
 from __future__ import annotations
@@ -38,7 +39,17 @@ def one_line_answer(reply: Dict[str, Any]) -> None:
     if not reply["ok"]:
         error = reply.get("error")
         assert isinstance(error, str) and error.strip() and "\n" not in error, reply
-    json.dumps(reply, allow_nan=False)  # what the server sends must be plain JSON
+    json.dumps(_but_paused_until(reply), allow_nan=False)  # plain JSON
+
+
+def _but_paused_until(reply: Dict[str, Any]) -> Dict[str, Any]:
+    """The status with paused_until: Infinity left out (known: the xfail test below)."""
+    watches = reply.get("watches")
+    if not isinstance(watches, list):
+        return reply
+    return {**reply, "watches": [{**w, "paused_until": None}
+                                 if isinstance(w, dict) and w.get("paused_until") == math.inf else w
+                                 for w in watches]}
 
 
 def item10(request: Any) -> bool:
@@ -117,6 +128,18 @@ def test_pause_for_an_absurd_number_of_seconds_is_answered_and_saved_or_refused(
         one_line_answer(reply)
         paused = engine.units["svc"].state == states.PAUSED
         assert paused == reply["ok"], "paused exactly when it says so"
+    finally:
+        commands.handle({"cmd": "resume", "watch": "svc"}, 0)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "new, found by this suite (issue 10 follow-up): a watch paused until resumed reports "
+    "paused_until: Infinity, which is not JSON (procguard status --json too); fix on main"))
+def test_the_status_of_a_watch_paused_until_resumed_is_plain_json(engine):
+    commands = Commands(engine)
+    try:
+        assert commands.handle({"cmd": "pause", "watch": "svc"}, 0)["ok"]
+        json.dumps(commands.handle({"cmd": "status"}, 0), allow_nan=False)
     finally:
         commands.handle({"cmd": "resume", "watch": "svc"}, 0)
 

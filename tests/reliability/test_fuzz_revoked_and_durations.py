@@ -92,6 +92,8 @@ def test_a_revoked_key_on_a_spoiled_line_is_never_accepted(tmp_path, prefix):
 @example(-0.0)
 @example("1" * 5000)
 @example(" 10 s ")
+@example("\x85" * 23 + "000000000001" + "\x85" * 31 + "ms")  # was cut to 64 characters: 1 minute
+@example("1" + " " * 70 + "ms")
 @example(True)
 def test_a_duration_is_a_bounded_number_of_seconds_or_one_value_error(value):
     fuzz.count("durations")

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any, Dict, Iterator, List, Tuple
 
-from ..durations import parse_duration
+from ..durations import MAX_TEXT, parse_duration
 
 Path = Tuple[Any, ...]
 Error = Tuple[Path, str]
@@ -132,11 +132,15 @@ def _check_object(value: Dict[str, Any], schema: Dict[str, Any], root: Dict[str,
 
 
 def _duration(value: str, path: Path) -> Iterator[Error]:
-    """The pattern admits 999999999999d; the agent's timers take at most ten years."""
+    """The pattern admits 999999999999d, and any number of spaces; the agent's timers take at
+    most ten years, and a duration is at most MAX_TEXT characters."""
     try:
         parse_duration(value)
     except ValueError:
-        yield path, f"{value!r} is longer than ten years; write a shorter duration"
+        if len(value) > MAX_TEXT:
+            yield path, f"is longer than {MAX_TEXT} characters; write e.g. 500ms, 10s, 5m or 1h"
+        else:
+            yield path, f"{value!r} is longer than ten years; write a shorter duration"
 
 
 def _best_option_errors(value: Any, options: List[Dict[str, Any]], results: List[List[Error]],
