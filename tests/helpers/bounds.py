@@ -1,6 +1,6 @@
 """Measure what one call or one command cost: time (against a generous deadline, never an
-exact figure) and memory (tracemalloc's peak in-process, the peak RSS of a command and the
-children it waited for)."""
+exact figure; CPU time in-process, so a busy machine does not count) and memory
+(tracemalloc's peak in-process, the peak RSS of a command and the children it waited for)."""
 
 from __future__ import annotations
 
@@ -20,17 +20,17 @@ MiB = 1024 * 1024
 @dataclass
 class Measured:
     value: Any
-    seconds: float
+    seconds: float  # CPU seconds of this process: what the call cost, however busy the machine
     peak: int  # bytes allocated at the peak, by Python, during the call
 
 
 def measured(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Measured:
     """Call fn, timing it and tracing the peak of what Python allocated meanwhile."""
     tracemalloc.start()
-    started = time.monotonic()
+    started = time.process_time()
     try:
         value = fn(*args, **kwargs)
-        return Measured(value, time.monotonic() - started, tracemalloc.get_traced_memory()[1])
+        return Measured(value, time.process_time() - started, tracemalloc.get_traced_memory()[1])
     finally:
         tracemalloc.stop()
 

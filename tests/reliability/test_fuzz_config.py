@@ -22,7 +22,7 @@ from procguard.intake.decide import decide
 from procguard.intake.verdict import Request, Verdict
 
 PATH = "/etc/procguard/fuzz.yaml"
-DEADLINE = 20.0        # seconds for one decision in-process; a typical one takes milliseconds
+DEADLINE = 20.0        # CPU seconds for one decision in-process; a typical one takes milliseconds
 PEAK = 96 * MiB        # what Python may allocate for one decision (the node bound needs ~35 MiB)
 CLI_DEADLINE = 60.0    # the checking child gives up after 30 s of its own
 CLI_RSS = 256 * MiB    # the check command and its child (a YAML bomb once took 2.8 GiB)
@@ -93,7 +93,7 @@ NASTY: Dict[str, bytes] = {
 def judge(data: bytes) -> Verdict:
     """decide() on `data`, with the properties every verdict must have."""
     got = measured(decide, Request(path=PATH, data=data, allow_unsigned=True))
-    assert got.seconds < DEADLINE, f"one decision took {got.seconds:.1f}s"
+    assert got.seconds < DEADLINE, f"one decision took {got.seconds:.1f} CPU seconds"
     assert got.peak < PEAK, f"one decision allocated {got.peak / MiB:.0f} MiB"
     verdict: Verdict = got.value
     if verdict.refusal is not None:
@@ -159,6 +159,16 @@ def test_the_known_nasty_inputs_are_refused_with_the_line_that_says_why():
     assert judge(NASTY["byte_order_mark"]).refusal is None, "a BOM is allowed at the start of YAML"
 
 
+def test_a_watch_without_instances_leaves_the_default_max_alone_for_the_next():
+    """Found by the soak-size fuzzing: the first watch's default max stuck to the defaults,
+    so a later `instances: {min: 3}` read as max 1 (refused by check, min 3 max 1 in the agent)."""
+    data = GOOD + b"  - name: db\n    start: {argv: [/bin/sleep, '1001']}\n    instances: {min: 3}\n"
+    for _ in range(2):  # the second decision in the same process too
+        verdict = judge(data)
+        assert verdict.refusal is None, verdict.refusal
+        assert build_config(PATH, verdict.doc).watches[1].max_instances == 3
+
+
 def check_cli(path: str):
     return run_measured(procguard_cmd() + ["check", path], env=child_env(), timeout=CLI_DEADLINE)
 
@@ -189,6 +199,6 @@ def test_procguard_check_agrees_with_the_decision_in_bounded_time_and_memory(tmp
     assert ran.code == 1 and not ran.out
     lines = ran.err.splitlines()
     assert lines and all(line.startswith(str(path)) and line.isprintable() for line in lines), lines
-    if in_process.refusal["code"] != "check_failed":
+    if "could not be checked" not in ran.err:  # the child's own bound, on a very busy machine
         assert "; ".join(lines) == in_process.refusal["message"], "the child and in-process agree"
 
