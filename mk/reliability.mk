@@ -33,6 +33,6 @@ TEST_TARGETS := soak-ci-start $(TEST_TARGETS) soak-ci-wait
 soak: venv reliability-clean
 	@rm -f .test-results/soak.xml .test-results/reliability-soak.json
 	@scripts/background-job.sh start $(SOAK_JOB) -- env PROCGUARD_SOAK_SECONDS=$(SOAK_SECONDS) $(SOAK_PYTEST)
-	PROCGUARD_PROFILE=soak $(PY) -m pytest -q -p no:cacheprovider --timeout=14400 tests/reliability
-	@scripts/background-job.sh wait $(SOAK_JOB) $$(( $(SOAK_SECONDS) + 1800 ))
-	@$(PY) scripts/test-summary.py --reliability-only
+	@PROCGUARD_PROFILE=soak $(PY) -m pytest -q -p no:cacheprovider --timeout=14400 tests/reliability; rc=$$?; \
+	    scripts/background-job.sh wait $(SOAK_JOB) $$(( $(SOAK_SECONDS) + 1800 )) || rc=1; \
+	    $(PY) scripts/test-summary.py --reliability-only; exit $$rc

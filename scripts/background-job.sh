@@ -12,15 +12,19 @@ job=${2:?the job: a path without extension, e.g. .test-results/soak-job}
 shift 2
 
 stop_job() {
+    # only the job we started: its PID leads a process group whose command names the job
     local pid
     pid=$(cat "$job.pid" 2>/dev/null) || return 0
-    kill -- "-$pid" 2>/dev/null || true
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$job"; then
+        kill -- "-$pid" 2>/dev/null || true
+    fi
 }
 
 case $action in
 start)
     [ "${1:-}" = "--" ] && shift
     mkdir -p "$(dirname "$job")"
+    stop_job  # one left from an earlier run must not answer for this one
     rm -f "$job.rc" "$job.pid" "$job.log"
     # the status lands in JOB.rc only once the command has ended (rename: never half written)
     setsid bash -c '"$@" >"$0.log" 2>&1; echo $? >"$0.rc.new"; mv "$0.rc.new" "$0.rc"' "$job" "$@" </dev/null &
