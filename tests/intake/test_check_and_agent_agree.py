@@ -114,6 +114,9 @@ CASES: Dict[str, tuple] = {
     "missing_binary": (
         lambda t, tmp: [{"name": "web", "start": {"argv": ["/usr/bin/no-such-daemon"]}}],
         "invalid", "does not exist"),
+    "duration_beyond_ten_years": (  # passed check, then crashed the agent building its Config
+        lambda t, tmp: [{"name": "web", "start": start(t), "stop": {"timeout": 100 * 366 * 86400}}],
+        "invalid", "stop.timeout: must be at most"),
     "unknown_key": (
         lambda t, tmp: [{"name": "web", "start": start(t), "restart": {"max_restart": 3}}],
         "invalid", "did you mean 'max_restarts'"),
