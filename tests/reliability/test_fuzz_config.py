@@ -54,7 +54,7 @@ NASTY: Dict[str, bytes] = {
     "nul_byte_in_the_text": GOOD + b"\x00\n",
     "escape_sequence": b"version: 1\nwatches: []\n# \x1b[2J\n",
     "deep_flow_nesting": b"version: 1\nwatches: " + b"[" * 100_000 + b"\n",
-    "deep_block_nesting": b"version: 1\nwatches:\n" + b"".join(b" " * i + b"- k:\n" for i in range(1, 400)),
+    "deep_block_nesting": b"version: 1\nwatches:\n" + b"- " * 400 + b"x\n",
     "deep_mapping_nesting": b"version: 1\nwatches: " + b"{a: " * 5000 + b"1" + b"}" * 5000 + b"\n",
     "self_referencing_alias": b"version: 1\nwatches: &w [*w]\n",
     "self_referencing_key": b"version: 1\nwatches: []\n? &k [*k]\n: 1\n",
@@ -138,6 +138,7 @@ def test_the_known_nasty_inputs_are_refused_with_the_line_that_says_why():
     expected = {
         "control_character": ":3: character '\\x07' is not allowed in YAML",
         "deep_flow_nesting": ":2: is nested too deeply (at most 32 levels)",
+        "deep_block_nesting": ":3: is nested too deeply (at most 32 levels)",
         "self_referencing_alias": "is nested too deeply",
         "alias_bomb": "more than 200000 values",
         "alias_bomb_as_a_key": "a key must be a plain name",
