@@ -13,6 +13,7 @@ from typing import Optional, Union
 
 PATTERN = r"^\s*([0-9]{1,12}(?:\.[0-9]{1,9})?)\s*(ms|s|m|h|d)?\s*$"
 MAX_SECONDS = 10 * 366 * 86400.0
+MAX_TEXT = 64  # characters: a longer string is not a duration
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
@@ -21,11 +22,16 @@ def parse_duration(value: Union[str, int, float]) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like '10s', '5m'")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            raise ValueError("a duration must be at most ten years") from None
     else:
-        match = re.match(PATTERN, str(value)[:64])
+        text = str(value)
+        # whole or not at all: cut to a length, "1<spaces>ms" would read as "1<spaces>m"
+        match = re.match(PATTERN, text) if len(text) <= MAX_TEXT else None
         if not match:
-            raise ValueError(f"{str(value)[:40]!r} is not a duration; write e.g. 500ms, 10s, 5m or 1h")
+            raise ValueError(f"{text[:40]!r} is not a duration; write e.g. 500ms, 10s, 5m or 1h")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if math.isnan(seconds) or seconds < 0:
         raise ValueError("a duration must be a number of seconds, zero or more")

@@ -71,8 +71,11 @@ class Agent:
             self.proc = subprocess.Popen(args, env=child_env(), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=err)
         if wait:
-            wait_until(self._up, 20, what="agent to answer on its control socket")
+            self.wait_up()
         return self
+
+    def wait_up(self, timeout: float = 20.0) -> None:
+        wait_until(self._up, timeout, interval=0.01, what="agent to answer on its control socket")
 
     def _up(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

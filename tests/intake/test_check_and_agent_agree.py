@@ -32,7 +32,20 @@ def script(tmp: Path, name: str, mode: int, folder_mode: int = 0o755) -> str:
     return str(path)
 
 
-# case -> (config maker, refusal code, a piece of the message)
+def link(tmp: Path, target: str) -> str:
+    """A symlink in a safe directory to `target`: what runs is the target, so it is checked."""
+    folder = tmp / "links"
+    folder.mkdir(exist_ok=True)
+    os.chmod(folder, 0o755)
+    path = folder / os.path.basename(target)
+    path.symlink_to(target)
+    return str(path)
+
+
+# case -> (config maker, refusal code, a piece of the message). One case per route by which
+# a file reaches an exec as root: start argv (own, from defaults, by PATH, via a symlink),
+# shell, a script given to an interpreter, exec probes (own, from defaults, their scripts),
+# escalation argv and undo_argv; and a safe file in an unsafe directory. Hooks: none exist yet.
 CASES: Dict[str, tuple] = {
     "group_writable_start_binary": (
         lambda t, tmp: [{"name": "web", "start": {"argv": [script(tmp, "svc", 0o775)]}}],
@@ -71,6 +84,29 @@ CASES: Dict[str, tuple] = {
         lambda t, tmp: [{"name": "web", "start": start(t), "probes": [
             {"name": "e", "type": "exec", "argv": [script(tmp, "probe", 0o775)]}]}],
         "unsafe_file", "exec probe e of watch web"),
+    "escalation_argv_is_unsafe": (
+        lambda t, tmp: [{"name": "web", "start": start(t), "on_giveup": {"action": "escalate", "escalate": [
+            {"type": "command", "argv": [script(tmp, "esc", 0o757)]}]}}],
+        "unsafe_file", "escalation argv of watch web"),
+    "escalation_argv_in_a_group_writable_directory": (
+        lambda t, tmp: [{"name": "web", "start": start(t), "on_giveup": {"action": "escalate", "escalate": [
+            {"type": "command", "argv": [script(tmp, "esc2", 0o755, folder_mode=0o775)]}]}}],
+        "unsafe_file", "directory of escalation argv of watch web"),
+    "exec_probe_script_given_to_an_interpreter_is_unsafe": (
+        lambda t, tmp: [{"name": "web", "start": start(t), "probes": [
+            {"name": "e", "type": "exec", "argv": ["/bin/sh", script(tmp, "probe.sh", 0o666)]}]}],
+        "unsafe_file", "file given to the exec probe e of watch web"),
+    "exec_probe_inherited_from_defaults_is_unsafe": (
+        lambda t, tmp: {"defaults": {"probes": [{"name": "e", "type": "exec", "argv": [script(tmp, "dprobe", 0o775)]}]},
+                        "watches": [{"name": "web", "start": start(t)}]},
+        "unsafe_file", "exec probe e of watch web"),
+    "bare_name_found_through_start_env_path_is_unsafe": (
+        lambda t, tmp: [{"name": "web", "start": {"argv": ["svc4"], "env": {
+            "PATH": os.path.dirname(script(tmp, "svc4", 0o775))}}}],
+        "unsafe_file", "start command of watch web"),
+    "symlink_to_an_unsafe_script": (
+        lambda t, tmp: [{"name": "web", "start": {"argv": [link(tmp, script(tmp, "svc5", 0o775))]}}],
+        "unsafe_file", "is writable by group"),
     "escalation_undo_is_unsafe": (
         lambda t, tmp: [{"name": "web", "start": start(t), "on_giveup": {"action": "escalate", "escalate": [
             {"type": "command", "argv": ["/bin/true"], "undo_argv": [script(tmp, "undo", 0o775)]}]}}],
@@ -78,6 +114,9 @@ CASES: Dict[str, tuple] = {
     "missing_binary": (
         lambda t, tmp: [{"name": "web", "start": {"argv": ["/usr/bin/no-such-daemon"]}}],
         "invalid", "does not exist"),
+    "duration_beyond_ten_years": (  # passed check, then crashed the agent building its Config
+        lambda t, tmp: [{"name": "web", "start": start(t), "stop": {"timeout": 100 * 366 * 86400}}],
+        "invalid", "stop.timeout: must be at most"),
     "unknown_key": (
         lambda t, tmp: [{"name": "web", "start": start(t), "restart": {"max_restart": 3}}],
         "invalid", "did you mean 'max_restarts'"),

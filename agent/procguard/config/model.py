@@ -130,7 +130,9 @@ def merged_entry(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, A
     merged = merge(merge(DEFAULTS, defaults), entry)
     if "start" not in entry and "start" not in defaults:
         merged.pop("start", None)
-    instances = merged["instances"]
+    # a copy: without `instances` in the entry and the defaults, merge() hands back DEFAULTS'
+    # own mapping, and a max set here stayed there for every later watch (min 3 -> max 1)
+    instances = merged["instances"] = dict(merged["instances"])
     instances.setdefault("max", max(1, instances.get("min", 1)))
     return merged
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict
 
+from ..durations import MAX_SECONDS
 from ..durations import PATTERN as DURATION_PATTERN
 from .action_schema import ACTION_SCHEMA, TOP_LEVEL_SCHEMA
 from .hook_schema import TOP_LEVEL_SCHEMA as HOOKS
@@ -126,7 +127,8 @@ def build() -> Schema:
         "title": "procguard watch config, version 1",
         "$defs": {"duration": {
             "description": "seconds as a number, or a string like 500ms, 10s, 5m, 1h",
-            "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+            "oneOf": [{"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
+                      {"type": "string", "pattern": DURATION_PATTERN, "format": "duration"}],
         }},
     })
     return schema

@@ -8,8 +8,11 @@ to write instead, because operators read these in Ansible output and CI logs.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import Any, Dict, Iterator, List, Tuple
+
+from ..durations import MAX_TEXT, parse_duration
 
 Path = Tuple[Any, ...]
 Error = Tuple[Path, str]
@@ -78,6 +81,9 @@ def _check(value: Any, schema: Dict[str, Any], root: Dict[str, Any], path: Path)
         if not any(_TYPES[k](value) for k in kinds):
             yield path, f"must be {_describe(schema)}, not {_show(value)}"
             return
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path, f"must be a finite number, not {value}"  # .nan passes every minimum, .inf every type
+        return
     if "const" in schema and value != schema["const"]:
         yield path, f"must be {schema['const']!r}, not {_show(value)}"
     if "enum" in schema and value not in schema["enum"]:
@@ -90,6 +96,8 @@ def _check(value: Any, schema: Dict[str, Any], root: Dict[str, Any], path: Path)
             yield path, f"must have at most {schema['maxLength']} characters"
         if "pattern" in schema and not re.search(schema["pattern"], value):
             yield path, f"{value!r} does not have the right form ({_pattern_hint(schema)})"
+        elif schema.get("format") == "duration":
+            yield from _duration(value, path)
     if _TYPES["number"](value):
         if "minimum" in schema and value < schema["minimum"]:
             yield path, f"must be at least {schema['minimum']}, not {value}"
@@ -121,6 +129,18 @@ def _check_object(value: Dict[str, Any], schema: Dict[str, Any], root: Dict[str,
             yield path + (key,), f"unknown key; {hint}"
         elif isinstance(extra, dict):
             yield from _check(item, extra, root, path + (key,))
+
+
+def _duration(value: str, path: Path) -> Iterator[Error]:
+    """The pattern admits 999999999999d, and any number of spaces; the agent's timers take at
+    most ten years, and a duration is at most MAX_TEXT characters."""
+    try:
+        parse_duration(value)
+    except ValueError:
+        if len(value) > MAX_TEXT:
+            yield path, f"is longer than {MAX_TEXT} characters; write e.g. 500ms, 10s, 5m or 1h"
+        else:
+            yield path, f"{value!r} is longer than ten years; write a shorter duration"
 
 
 def _best_option_errors(value: Any, options: List[Dict[str, Any]], results: List[List[Error]],

@@ -18,7 +18,11 @@ def encode(message: Dict[str, Any]) -> bytes:
 
 
 def decode(data: bytes) -> Dict[str, Any]:
-    value = json.loads(data.decode())
+    """One message; ValueError (one line) for anything that is not a JSON object."""
+    try:
+        value = json.loads(data.decode())
+    except RecursionError:  # `[[[[...` nested deeper than the interpreter's stack
+        raise ValueError("a request is nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError("a request is a JSON object")
     return value

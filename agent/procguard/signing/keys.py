@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..fileio import PathLike
+
+MAX_REVOKED_BYTES = 1024 * 1024
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -84,7 +86,6 @@ def load_public_key(data: bytes) -> Ed25519PublicKey:
     return key
 
 
-MAX_REVOKED_BYTES = 1024 * 1024
 
 
 def read_revoked(path: PathLike) -> Tuple[FrozenSet[str], List[str]]:
@@ -119,7 +120,7 @@ def read_revoked(path: PathLike) -> Tuple[FrozenSet[str], List[str]]:
         if KEY_ID_RE.match(entry):
             ids.add(entry)
         else:
-            problems.append(f"{path}:{lineno}: {entry!r} is not a 16-hex-digit key id")
+            problems.append(f"{path}:{lineno}: {entry[:80]!r} is not a 16-hex-digit key id")
     return frozenset(ids), problems
 
 
