@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 import socket
 import subprocess
 import sys
@@ -62,14 +63,19 @@ def after_restart(agent: Agent, name: str, old: int) -> Dict[str, Any]:
 
 def _pidfile_watch(directory: Path, tag: str, with_cmdline: bool) -> Dict[str, Any]:
     pidfile = directory / "svc.pid"
-    match: Dict[str, str] = {"pidfile": str(pidfile)}
+    match: Dict[str, Any] = {"pidfile": str(pidfile)}
     if with_cmdline:
         match["cmdline"] = f"^/bin/sleep {tag}1$"
+    else:
+        match["pidfile_alone"] = True  # the config's explicit consent to a pidfile alone
     agent = Agent(str(directory), config_yaml([{"name": "svc", "match": match, "start": {
         "argv": ["/bin/sh", "-c", f"echo $$ > {pidfile}; exec /bin/sleep {tag}1"], "ready": {"alive_for": 0}}}]))
     agent.start()
     old = running(agent, "svc")["pids"][0]
     wait_until(lambda: pidfile.read_text().strip() == str(old), 5, what="pidfile written")
+    # A PID comes round again only after the file is old; a newcomer within the agent's
+    # clock-tick slack (50 ms) of the write could not be told from the writer's child.
+    wait_until(lambda: time.time() - pidfile.stat().st_mtime > 0.2, 5, what="pidfile older than the slack")
     agent.stop(signal.SIGKILL)
     kill_and_reap(old)
     newcomer = fork_at(old, ["/bin/sleep", f"{tag}9"])

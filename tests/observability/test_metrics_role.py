@@ -35,7 +35,14 @@ def run_role(tmp_path: Path, extra: dict, *flags: str) -> subprocess.CompletedPr
         pytest.fail("ansible-playbook is missing from the venv: make ansible-venv")
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "vars.json").write_text(json.dumps({"ansible_python_interpreter": sys.executable, **extra}))
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+    # The role's filters come from the collection procguard.fleet, which is this checkout.
+    collections = tmp_path / "collections"
+    (collections / "ansible_collections" / "procguard").mkdir(parents=True, exist_ok=True)
+    link = collections / "ansible_collections" / "procguard" / "fleet"
+    if not link.exists():
+        link.symlink_to(REPO)
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_COLLECTIONS_PATH": str(collections),
+           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0", "PATH": f"{playbook.parent}:{os.environ['PATH']}"}
     return subprocess.run([str(playbook), "-i", "localhost,", str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'vars.json'}",
                            *flags], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)

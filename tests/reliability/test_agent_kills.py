@@ -48,12 +48,7 @@ def test_the_agent_was_killed_at_every_kind_of_moment(figures):
     assert moments <= set(figures.by_moment), figures.by_moment
 
 
-FORKING_DAEMON = pytest.mark.xfail(strict=True, reason=(
-    "issue 10 item 5: a start script that exits 0 before the agent looks is counted as "
-    "'exited at once'; each retry forks another daemon, none adopted; fixed on main"))
-
-
-@pytest.mark.parametrize("kind", [k if k != "daemon" else pytest.param(k, marks=FORKING_DAEMON) for k in KINDS])
+@pytest.mark.parametrize("kind", KINDS)
 def test_after_every_kill_one_instance_runs_and_is_watched(figures, kind):
     assert (figures.duplicates[kind], figures.lost[kind]) == (0, 0), figures.details
 

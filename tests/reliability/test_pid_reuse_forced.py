@@ -32,9 +32,6 @@ def in_private_pid_namespace(scenario: str, directory: str, tag: str) -> dict:
     return json.loads(ran.out.strip().splitlines()[-1])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 10 item 6: a pidfile alone identifies any process started within 2 s of the file; "
-    "the newcomer is adopted and restart sends it TERM; fixed on main"))
 def test_a_pid_reused_while_the_agent_was_down_is_not_taken_for_the_pidfile_service(tmp_path, tag):
     seen = in_private_pid_namespace("down_pidfile_only", str(tmp_path), tag)
     assert not seen["adopted"], seen
