@@ -1,8 +1,9 @@
 """The composition root: builds the agent from its parts, and nothing else builds them.
 
 The engine imports only downward; this module is the one place that knows every part:
-the admitter, the spawner and the reaper below the engine; the probe and escalation
-adapters, the control server with its commands, and the pull worker above it.
+the admitter, the spawner, the reaper and the process tree (a cgroup per watch, or process
+groups) below the engine; the probe and escalation adapters, the tree's status, the control
+server with its commands, and the pull worker above it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
+from .cgroups.choose import TreeSettings, choose
 from .children.reaper import REAPER, Reaper
 from .control.commands import Commands
 from .control.server import ControlServer
@@ -20,13 +22,16 @@ from .intake.admitter import Admitter
 from .probes.adapter import ProbesAdapter
 from .settings import Settings
 from .spawn import ProcessSpawner, Spawner
+from .tree_env import TreeStatus
 
 
 def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner] = None,
                  reaper: Reaper = REAPER, clock: Callable[[], float] = time.monotonic) -> Engine:
+    tree = choose(TreeSettings(**settings.cgroups))
     engine = Engine(settings, emitter, Admitter(settings, emitter),
-                    spawner or ProcessSpawner(settings.service_log_dir), reaper, clock)
-    engine.observers = [ProbesAdapter(engine), EscalationAdapter(engine)]
+                    spawner or ProcessSpawner(settings.service_log_dir), reaper, clock, tree=tree)
+    engine.observers = [ProbesAdapter(engine), EscalationAdapter(engine),
+                        TreeStatus(engine, engine.start_order.waiting_for)]
     pull_status = None
     if settings.pull.get("url"):
         # imported only when pulling: the pull client loads `requests` (about 15 MiB)

@@ -14,12 +14,15 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from . import __version__, states
+from .cgroups.group_tree import GroupTree
+from .cgroups.tree import ProcessTree
 from .children.reaper import Reaper
 from .children.status import describe_status
 from .config.model import Config, Watch
 from .events.emitter import Emitter
 from .intake.admitter import Admitted, Admitter
 from .loop import Loop, TimerHandle, set_child_subreaper
+from .output.manager import Outputs
 from .observer import Companion, WatchObserver
 from .pauses import Pauses, PauseStore
 from .proc import procfs
@@ -30,14 +33,17 @@ from .refusal import Refusal
 from .sdnotify import Notifier
 from .settings import Settings
 from .spawn import Spawned, Spawner
+from .start_order import StartOrder
+from .systemd_units import main_process
+from .tree_env import TreeEnv
 from .unit import WatchUnit
 from .watching.deaths import PidfdWatcher, PollWatcher, Watcher
 
 
-class Engine:
+class Engine(TreeEnv):
     def __init__(self, settings: Settings, emitter: Emitter, admitter: Admitter, spawner: Spawner,
                  reaper: Reaper, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, tree: Optional[ProcessTree] = None) -> None:
         self.settings = settings
         self.emitter = emitter
         self.admitter = admitter
@@ -56,6 +62,10 @@ class Engine:
         self.started = wall()
         self.running = False
         self.notifier = Notifier()
+        self.tree: ProcessTree = tree or GroupTree("no cgroup tree given")
+        self.outputs = Outputs(settings.service_log_dir, settings.state_dir, self.loop, self.emit)
+        self.start_order = StartOrder(lambda: self.units, self.emit)
+        self._tree_init()
         self.watcher: Watcher
         if settings.detector != "poll" and PidfdWatcher.available():
             self.watcher = PidfdWatcher(self.loop.epoll)
@@ -80,8 +90,15 @@ class Engine:
         for observer in self.observers:
             extra.update(observer.env_for(watch.name))
         start = watch.start
-        return self.reaper.launch(watch.name, lambda: self.spawner.spawn(watch.name, start, extra),
-                                  lambda spawned: spawned.pid)
+        launch, close = self.launch_for(watch)
+        try:
+            spawned = self.reaper.launch(watch.name, lambda: self.spawner.spawn(watch.name, start, extra, launch),
+                                         lambda spawned: spawned.pid)
+        finally:
+            for fd in close:
+                os.close(fd)
+        self.after_spawn(watch, spawned.pid)
+        return spawned
 
     def watch_pid(self, identity: Identity, watch: str) -> bool:
         if not self.watcher.add(identity):
@@ -108,6 +125,8 @@ class Engine:
         return False
 
     def find(self, unit: WatchUnit, scan: Optional[Scan] = None) -> List[Identity]:
+        if unit.watch.systemd_unit:
+            return main_process(unit.watch.systemd_unit)
         scan = scan or Scan.take()
         parent_pids: List[int] = []
         if unit.watch.match.parent:
@@ -128,6 +147,8 @@ class Engine:
             self.unwatch_pid(pid)
         for observer in self.observers:
             observer.unit_event(what, unit, info)
+        if what == "state":
+            self.start_order.changed()
 
     # ================================================================ config
     def load_file(self, by: str) -> Dict[str, Any]:
@@ -180,6 +201,7 @@ class Engine:
         self.units = {w.name: self.units[w.name] for w in config.watches}
         self.config = config
         self.applied_at = self.wall()
+        self.configure_trees(config)
         for observer in self.observers:
             observer.configure(config, self.units)
         if fresh:
@@ -189,7 +211,7 @@ class Engine:
                 if unit.state != states.PAUSED:
                     unit.adopt(self.find(unit, scan))
             for unit in self._parents_first(fresh):
-                unit.settle()
+                self.start_order.settle(unit)
         self.emit("config_applied", config=config.path, serial=config.serial,
                   added=len(plan.added), changed=len(plan.changed), removed=len(plan.removed),
                   unchanged=len(plan.unchanged))
@@ -216,7 +238,10 @@ class Engine:
                 status = self._wait_exiting_child(identity.pid)
         self.reaper.release(identity.pid)
         if unit is not None:
+            oom = self.oom_check(unit, identity.pid, status)
             unit.on_death(identity.pid, status, detector)
+            if oom:
+                unit.last_exit = "oom-kill"
 
     def _wait_exiting_child(self, pid: int) -> Optional[int]:
         """The pidfd wakes a hair before the child becomes a zombie: wait that instant."""
@@ -320,6 +345,7 @@ class Engine:
             observer.shutdown()
         for unit in self.units.values():
             unit.close()
+        self.outputs.close()
         self.watcher.close()
         self.loop.close()
         self.emitter.close()

@@ -38,6 +38,7 @@ class Settings:
     allow_unsigned: bool = False
     log_dir: Optional[str] = None  # default: STATE_DIR/logs
     pull: Dict[str, Any] = field(default_factory=dict)
+    cgroups: Dict[str, Any] = field(default_factory=dict)  # mode, fs, path: see cgroups/choose.py
 
     @property
     def service_log_dir(self) -> str:
@@ -104,6 +105,15 @@ def _syslog_socket(value: Any) -> Optional[str]:
     return None if value == "" else _path(value)
 
 
+def _cgroup_mode(value: Any) -> Optional[str]:
+    return None if value in ("auto", "off") else f"must be auto or off, not {value!r}"
+
+
+def _cgroup_path(value: Any) -> Optional[str]:
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_.@-]+(/[A-Za-z0-9_.@-]+)*", value) and ".." not in value
+    return None if ok else "must be a relative cgroup path such as procguard or procguard/test-1"
+
+
 def _url(value: Any) -> Optional[str]:
     return None if isinstance(value, str) and value.startswith("https://") else "must be an https:// URL"
 
@@ -120,6 +130,7 @@ TOP: Dict[str, Check] = {
 }
 NESTED: Dict[str, Dict[str, Check]] = {
     "syslog": {"facility": _facility, "socket": _syslog_socket},
+    "cgroups": {"mode": _cgroup_mode, "fs": _path, "path": _cgroup_path},
     "pull": {"url": _url, "ca_bundle": _path, "pinned_sha256": _pin, "interval": _positive_duration,
              "timeout": _positive_duration},
 }

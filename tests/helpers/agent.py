@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from procguard.control.client import AgentUnreachable, request
 
+from . import cgroups
 from .wait import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,7 +31,7 @@ def child_env() -> Dict[str, str]:
 
 def cli(*args: str, socket: Optional[str] = None, check: bool = False) -> subprocess.CompletedProcess[str]:
     cmd = procguard_cmd() + list(args)
-    if socket and args and args[0] in ("status", "pause", "resume", "restart", "reload"):
+    if socket and args and args[0] in ("status", "pause", "resume", "restart", "reload", "signal", "reload-service"):
         cmd += ["--socket", socket]
     result = subprocess.run(cmd, env=child_env(), capture_output=True, text=True, timeout=60)
     if check and result.returncode != 0:
@@ -53,6 +54,9 @@ class Agent:
         self.allow_unsigned = allow_unsigned
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.known_pids: set = set()
+        # its own cgroups, never shared with another test's agent; --cgroups off in
+        # extra_args runs it on process groups instead
+        self.cgroup_path = cgroups.unique_path(os.path.basename(os.path.dirname(directory)) or "agent")
         if config_text is not None:
             self.write_config(config_text)
 
@@ -65,6 +69,8 @@ class Agent:
                                   "--socket", self.socket, "--syslog-socket", self.syslog_socket]
         if self.allow_unsigned:
             args.append("--allow-unsigned")
+        if not any(a in ("--cgroup-path", "--cgroups") for a in self.extra_args):
+            args += ["--cgroup-path", self.cgroup_path]
         args += self.extra_args
         with open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(args, env=child_env(), stdin=subprocess.DEVNULL,
@@ -144,6 +150,7 @@ class Agent:
         self.stop(signal.SIGKILL)
         for pid in self.known_pids:
             kill_if_alive(pid)
+        cgroups.remove(self.cgroup_path)
 
 
 def kill_if_alive(pid: int) -> None:

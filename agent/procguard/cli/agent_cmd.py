@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="apply unsigned configs (local trials only; logged loudly)")
     p.add_argument("--syslog-socket", help="syslog socket (default /dev/log; empty: no syslog)")
     p.add_argument("--quiet", action="store_true", help="no events on stderr")
+    p.add_argument("--cgroups", choices=("auto", "off"), help="a cgroup per watch where possible (default), or "
+                   "process groups only (settings: cgroups.mode)")
+    p.add_argument("--cgroup-path", help="cgroup of the agent's watches, below its own (settings: cgroups.path)")
     p.add_argument("--monotonic-stamps", action="store_true",
                    help="stamp stderr events with CLOCK_MONOTONIC seconds (for benchmarks/)")
     p.set_defaults(func=run)
@@ -54,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             setattr(settings, attr, value)
     settings.allow_unsigned = settings.allow_unsigned or args.allow_unsigned
+    if args.cgroups is not None:
+        settings.cgroups = {**settings.cgroups, "mode": args.cgroups}
+    if args.cgroup_path is not None:
+        settings.cgroups = {**settings.cgroups, "path": args.cgroup_path}
     settings.absolute()
     quiet = args.quiet or (stderr_is_journal() and bool(settings.syslog_socket))
     try:

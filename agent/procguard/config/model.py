@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import re
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from ..durations import parse_duration
 from ..fileio import sha256_hex
 from .action_spec import ActionSpec, ListenerSpec, build_action, build_listener
+from .limits_spec import LimitsSpec, build_limits
 from .probe_spec import ProbeSpec, build_probe
+from .service_spec import OutputSpec, ReloadSpec, build_output, build_reload
 
 # the PATH a started service gets unless its `start.env` sets one (and where a bare
 # program name in `start.argv` is looked up)
 SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# the umask a started service gets unless `start.umask` says otherwise (systemd's default);
+# `start.umask: inherit` keeps the agent's own (the unit's UMask=0077 would make every
+# file a service writes private to its user)
+SERVICE_UMASK = 0o022
 
 DEFAULTS: Dict[str, Any] = {
     "instances": {"min": 1},
@@ -55,7 +61,7 @@ class Start:
     timeout: float
     alive_for: float
     ready_probe: Optional[str]
-    umask: Optional[int]
+    umask: Optional[int]  # None: inherit the agent's
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,11 @@ class Watch:
     on_giveup: GiveUp
     probes: Tuple[ProbeSpec, ...]
     fingerprint: str  # sha256 of the merged entry's canonical JSON: equal means unchanged on reload
+    limits: LimitsSpec = field(default_factory=LimitsSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    reload: Optional[ReloadSpec] = None
+    after: Tuple[str, ...] = ()
+    systemd_unit: Optional[str] = None  # supervised through systemctl; `start` is derived from it
 
 
 @dataclass
@@ -123,7 +134,7 @@ def merge(base: Any, over: Any) -> Any:
 
 def merged_entry(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]:
     merged = merge(merge(DEFAULTS, defaults), entry)
-    if "start" not in entry and "start" not in defaults:
+    if ("start" not in entry and "start" not in defaults) or "systemd_unit" in entry:
         merged.pop("start", None)
     instances = merged["instances"]
     instances.setdefault("max", max(1, instances.get("min", 1)))
@@ -132,10 +143,13 @@ def merged_entry(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, A
 
 def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
     m = merged_entry(entry, defaults)
+    unit = m.get("systemd_unit")
     start = _start(m["start"]) if "start" in m else None
+    if unit is not None:
+        start = systemd_start(unit)
     given = {k: v for k, v in m.get("match", {}).items()}
     match = Match(**given)
-    if not given and start is not None and not start.shell:
+    if not given and start is not None and not start.shell and unit is None:
         match = Match(argv=start.argv)
     b = m["restart"]["backoff"]
     return Watch(
@@ -163,7 +177,23 @@ def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
         ),
         probes=tuple(build_probe(p) for p in m.get("probes", [])),
         fingerprint=sha256_hex(json.dumps(m, sort_keys=True, default=str).encode()),
+        limits=build_limits(m.get("limits")),
+        output=build_output(m.get("output")),
+        reload=build_reload(m.get("reload")) or (systemd_reload(unit) if unit else None),
+        after=tuple(m.get("after", ())),
+        systemd_unit=unit,
     )
+
+
+def systemd_start(unit: str, timeout: float = 30.0) -> Start:
+    """A systemd_unit watch starts through systemd: `systemctl restart --no-block UNIT` returns
+    at once, and the unit's MainPID is then found and watched like a forking daemon's."""
+    return Start(argv=("systemctl", "restart", "--no-block", unit), shell=False, user=None, group=None, env=(),
+                 cwd="/", timeout=timeout, alive_for=0.0, ready_probe=None, umask=None)
+
+
+def systemd_reload(unit: str) -> ReloadSpec:
+    return ReloadSpec(argv=("systemctl", "reload", unit))
 
 
 def _start(s: Dict[str, Any]) -> Start:
@@ -178,7 +208,7 @@ def _start(s: Dict[str, Any]) -> Start:
         timeout=parse_duration(s.get("timeout", 30)),
         alive_for=parse_duration(ready.get("alive_for", 1)) if "probe" not in ready else 0.0,
         ready_probe=ready.get("probe"),
-        umask=int(s["umask"], 8) if "umask" in s else None,
+        umask=None if s.get("umask") == "inherit" else int(s.get("umask", "022"), 8),
     )
 
 

@@ -1,0 +1,54 @@
+"""Which process tree this agent runs with: a cgroup per watch where it can write one,
+else process groups and sessions. Decided once at start; the agent logs which, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple, Union
+
+from . import cgfs
+from .cgroup_tree import CgroupTree
+from .group_tree import GroupTree
+from .mounts import Hierarchy, hierarchies, read_host
+
+DEFAULT_FS = "/sys/fs/cgroup"
+
+
+@dataclass(frozen=True)
+class TreeSettings:
+    mode: str = "auto"              # auto: a cgroup where one can be written; off: process groups
+    fs: str = DEFAULT_FS            # where cgroup file systems are mounted
+    path: Optional[str] = None      # below the agent's own cgroup; default: its own, or "procguard" at the root
+
+
+def choose(settings: TreeSettings, host: Optional[Tuple[str, str]] = None) -> Union[CgroupTree, GroupTree]:
+    if settings.mode == "off":
+        return GroupTree("cgroups: mode off in the settings")
+    try:
+        found = hierarchies(*(host or read_host()), under=settings.fs)
+    except OSError as exc:
+        return GroupTree(f"cannot read /proc/self: {exc.strerror}")
+    unified = next((h for h in found if h.version == 2), None)
+    if unified is None:
+        return GroupTree(f"no cgroup v2 hierarchy under {settings.fs}")
+    rel, move_self = placement(unified, settings.path)
+    tree = CgroupTree(unified, [h for h in found if h.version == 1], rel, move_self)
+    try:
+        tree.setup()
+    except cgfs.CgroupError as exc:
+        return GroupTree(f"cgroup not writable: {exc}")
+    return tree
+
+
+def placement(unified: Hierarchy, path: Optional[str]) -> Tuple[str, bool]:
+    """(path of the base below our own cgroup, whether the agent moves into a leaf).
+
+    Given a path, the base is that sub-cgroup and the agent stays where it is. As a systemd
+    service (Delegate=yes), the base is the unit's own cgroup, which the agent leaves for a leaf of
+    its own: cgroup v2 puts processes only in leaves of a tree that has controllers. Run by
+    hand in a login session, it makes `procguard` below the session's cgroup instead."""
+    if path:
+        return path.strip("/"), False
+    if unified.own.endswith(".service"):
+        return "", True
+    return "procguard", False
