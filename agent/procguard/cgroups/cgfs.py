@@ -47,7 +47,7 @@ def read_pids(path: str) -> List[int]:
 
 def write(path: str, value: str) -> None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     except OSError as exc:
         raise CgroupError(f"{path}: {exc.strerror or exc}") from None
     try:

@@ -1,4 +1,4 @@
-"""`procguard status|pause|resume|restart|reload`: talk to the running agent."""
+"""`procguard status|pause|resume|restart|reload|signal|reload-service`: talk to the running agent."""
 
 from __future__ import annotations
 
@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=restart)
     p = add("reload", "read the config again; only changed watches are touched")
     p.set_defaults(func=reload)
+    p = add("signal", "send a signal to a watch's main processes")
+    p.add_argument("watch")
+    p.add_argument("signal", help="HUP, USR1, USR2, TERM, ... (with or without SIG)")
+    p.set_defaults(func=signal_cmd)
+    p = add("reload-service", "reload a watch's service as its `reload:` says (a signal or a command)")
+    p.add_argument("watch")
+    p.set_defaults(func=reload_service)
 
 
 def _call(args: argparse.Namespace, message: Dict[str, Any]) -> Dict[str, Any]:
@@ -65,6 +72,28 @@ def pause_resume(args: argparse.Namespace) -> int:
 
 def restart(args: argparse.Namespace) -> int:
     return _run(args, {"cmd": "restart", "watch": args.watch})
+
+
+def _say(args: argparse.Namespace, message: Dict[str, Any], what: str) -> int:
+    try:
+        reply = _call(args, message)
+    except AgentUnreachable as exc:
+        print(f"procguard: {exc}", file=sys.stderr)
+        return 3
+    if not reply.get("ok"):
+        print(f"procguard: {reply.get('error', 'refused')}", file=sys.stderr)
+        return 1
+    print(what.format(**reply))
+    return 0
+
+
+def signal_cmd(args: argparse.Namespace) -> int:
+    return _say(args, {"cmd": "signal", "watch": args.watch, "signal": args.signal},
+                "sent SIG{signal} to {watch}: pids {pids}")
+
+
+def reload_service(args: argparse.Namespace) -> int:
+    return _say(args, {"cmd": "reload-service", "watch": args.watch}, "reloaded {watch} ({how})")
 
 
 def reload(args: argparse.Namespace) -> int:

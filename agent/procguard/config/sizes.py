@@ -31,9 +31,8 @@ def parse_size(value: Union[str, int]) -> int:
 
 
 def format_size(size: int) -> str:
+    """512M, 1G, 108.3M: the largest unit, one decimal unless exact."""
     for unit, factor in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
-        if size >= factor and size % factor == 0:
-            return f"{size // factor}{unit}"
-    if size >= 1 << 20:
-        return f"{size / (1 << 20):.1f}M"
+        if size >= factor:
+            return f"{size // factor}{unit}" if size % factor == 0 else f"{size / factor:.1f}{unit}"
     return str(size)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from .. import __version__
 from ..engine import Engine
 from ..fileio import sha256_hex
+from .protocol import Deferred
+from .service_cmds import reload_service, signal_watch
 
 
 class Commands:
@@ -16,7 +18,7 @@ class Commands:
         self.engine = engine
         self.pull_status = pull_status
 
-    def handle(self, request: Dict[str, Any], uid: int) -> Dict[str, Any]:
+    def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Deferred]:
         cmd = request.get("cmd")
         by = f"uid:{uid}"
         try:
@@ -37,9 +39,15 @@ class Commands:
                     for name in names:
                         self.engine.units[name].request_restart(by)
                 return {"ok": True, "watches": names}
+            if cmd in ("signal", "reload-service"):
+                unit = self.engine.units[self._names(request.get("watch"), allow_all=False)[0]]
+                if cmd == "signal":
+                    return signal_watch(self.engine, unit, request.get("signal"), by)
+                return reload_service(self.engine, unit, by)
         except LookupError as exc:
             return {"ok": False, "error": str(exc.args[0])}
-        return {"ok": False, "error": f"unknown command {cmd!r}; use status, pause, resume, restart or reload"}
+        return {"ok": False, "error": f"unknown command {cmd!r}; use status, pause, resume, restart, reload, "
+                                      "signal or reload-service"}
 
     def _names(self, given: Any, allow_all: bool) -> List[str]:
         if given == "*" and allow_all:
@@ -69,6 +77,7 @@ class Commands:
                 "host": engine.settings.host_name,
                 "uptime_s": round(engine.wall() - engine.started, 1),
                 "detector": engine.watcher.kind,
+                "process_tree": {"kind": engine.tree.kind, "detail": engine.tree.describe()},
                 "config": {
                     "path": engine.settings.config,
                     "serial": config.serial if config else None,

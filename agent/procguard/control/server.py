@@ -13,9 +13,9 @@ import struct
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..loop import Loop
-from .protocol import MAX_REQUEST, decode, encode
+from .protocol import MAX_REQUEST, Deferred, decode, encode
 
-Handler = Callable[[Dict[str, Any], int], Dict[str, Any]]
+Handler = Callable[[Dict[str, Any], int], Any]  # a reply dict, or a Deferred one
 
 
 class ControlServer:
@@ -91,14 +91,25 @@ class ControlServer:
                 reply = self.handler(decode(line), self._peer_uid(conn))
             except ValueError as exc:
                 reply = {"ok": False, "error": f"bad request: {exc}"}
+            if isinstance(reply, Deferred):
+                self.loop.remove_reader(fd)  # nothing more to read; the answer comes later
+                reply.then(lambda answer: self._answer(fd, answer))
+                return True
+            self._answer(fd, reply)
+            return True
+        self.drop(fd)
+        return True
+
+    def _answer(self, fd: int, reply: Dict[str, Any]) -> None:
+        entry = self.clients.get(fd)
+        if entry is not None:
             try:
-                conn.setblocking(True)
-                conn.settimeout(2.0)
-                conn.sendall(encode(reply))
+                entry[0].setblocking(True)
+                entry[0].settimeout(2.0)
+                entry[0].sendall(encode(reply))
             except OSError:
                 pass
         self.drop(fd)
-        return True
 
     def drop(self, fd: int) -> None:
         entry = self.clients.pop(fd, None)
