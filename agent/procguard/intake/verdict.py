@@ -39,6 +39,7 @@ class Verdict:
     trust_problems: List[str] = field(default_factory=list)
     revoked: List[str] = field(default_factory=list)
     trusted: int = 0
+    warnings: List[Dict[str, Any]] = field(default_factory=list)  # file, line, key, message: accepted anyway
 
     def raise_refusal(self) -> None:
         if self.refusal is not None:
