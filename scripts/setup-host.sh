@@ -4,12 +4,14 @@
 #   scripts/setup-host.sh demo   python3 + venv (the demo needs nothing else)
 #   scripts/setup-host.sh test   + rsyslog, HAProxy, keepalived, Pacemaker/Corosync,
 #                                 docker.io, debootstrap (real peers for the tests)
+#                                 + prometheus, node_exporter, alertmanager (observability)
 set -euo pipefail
 
 want=(python3 python3-venv python3-pip ca-certificates)
 if [ "${1:-test}" = test ]; then
     want+=(rsyslog haproxy keepalived pacemaker pacemaker-cli-utils corosync docker.io
            debootstrap iproute2 procps)
+    want+=(prometheus prometheus-node-exporter prometheus-alertmanager)
 fi
 
 missing=()

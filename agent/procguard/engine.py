@@ -8,6 +8,7 @@ the composition root (assemble.py) and handed in as observers and companions.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -19,6 +20,7 @@ from .cgroups.tree import ProcessTree
 from .children.reaper import Reaper
 from .children.status import describe_status
 from .config.model import Config, Watch
+from .crash_report import write_error_report
 from .events.emitter import Emitter
 from .intake.admitter import Admitted, Admitter
 from .loop import Loop, TimerHandle, set_child_subreaper
@@ -59,12 +61,14 @@ class Engine(TreeEnv):
         self.in_force: Optional[Admitted] = None    # the admission of the config in force
         self.last_refusal: Optional[Dict[str, Any]] = None
         self.applied_at: Optional[float] = None
+        self._pidfile_notes: Dict[str, Any] = {}
         self.started = wall()
         self.running = False
         self.notifier = Notifier()
+        self.loop.on_error = self._internal_error
         self.tree: ProcessTree = tree or GroupTree("no cgroup tree given")
         self.outputs = Outputs(settings.service_log_dir, settings.state_dir, self.loop, self.emit)
-        self.start_order = StartOrder(lambda: self.units, self.emit)
+        self.start_order = StartOrder(lambda: self.units, self.emit, self.guard)
         self._tree_init()
         self.watcher: Watcher
         if settings.detector != "poll" and PidfdWatcher.available():
@@ -133,13 +137,39 @@ class Engine(TreeEnv):
             parent = self.units.get(unit.watch.match.parent)
             parent_pids = parent.pids if parent else []
         exclude = set(self.reaper.owned()) | {os.getpid()}
-        found, stale = candidates(unit.watch.match, scan, parent_pids, exclude)
-        if stale is not None:
-            self.emit("stale_pidfile", watch=unit.name, pidfile=stale[0], pid=stale[1])
+        found, note = candidates(unit.watch.match, scan, parent_pids, exclude)
+        if note != self._pidfile_notes.get(unit.name):  # said once, not at every rescan
+            self._pidfile_notes[unit.name] = note
+            if note is not None:
+                self.emit("stale_pidfile", watch=unit.name, pidfile=note[0], pid=note[1], reason=note[2])
         return found
 
     def identity_of(self, pid: int) -> Optional[Identity]:
         return procfs.identity_of(pid)
+
+    def exit_status(self, pid: int) -> Optional[int]:
+        """The status of a child that has ended (a zombie now, or reaped already)."""
+        try:
+            got, raw = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return self.reaper.take(pid)
+        return raw if got == pid else None
+
+    def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None:
+        """Run `fn` for `unit`; an exception sets that watch aside and the others carry on."""
+        try:
+            fn()
+        except Exception as exc:  # one watch's failure never takes the agent down
+            report = write_error_report(self.settings.state_dir, f"watch-{unit.name}", exc)
+            self.emit("watch_broken", watch=unit.name, error=f"{type(exc).__name__}: {exc}", report=report)
+            try:
+                unit.set_aside(f"{type(exc).__name__}: {exc}")
+            except Exception as again:  # even setting it aside failed: say so, go on
+                self._internal_error(again)
+
+    def _internal_error(self, exc: Exception) -> None:
+        report = write_error_report(self.settings.state_dir, "agent", exc)
+        self.emit("internal_error", error=f"{type(exc).__name__}: {exc}", report=report)
 
     def hook(self, what: str, unit: WatchUnit, **info: Any) -> None:
         pid = info.get("pid")
@@ -209,9 +239,9 @@ class Engine(TreeEnv):
             scan = Scan.take()
             for unit in self._parents_first(fresh):
                 if unit.state != states.PAUSED:
-                    unit.adopt(self.find(unit, scan))
+                    self.guard(unit, functools.partial(self._adopt, unit, scan))
             for unit in self._parents_first(fresh):
-                self.start_order.settle(unit)
+                self.guard(unit, functools.partial(self.start_order.settle, unit))
         self.emit("config_applied", config=config.path, serial=config.serial,
                   added=len(plan.added), changed=len(plan.changed), removed=len(plan.removed),
                   unchanged=len(plan.unchanged))
@@ -239,7 +269,7 @@ class Engine(TreeEnv):
         self.reaper.release(identity.pid)
         if unit is not None:
             oom = self.oom_check(unit, identity.pid, status)
-            unit.on_death(identity.pid, status, detector)
+            self.guard(unit, functools.partial(unit.on_death, identity.pid, status, detector))
             if oom:
                 unit.last_exit = "oom-kill"
 
@@ -265,9 +295,13 @@ class Engine(TreeEnv):
         scan = Scan.take()
         for unit in self._parents_first(list(self.units.values())):
             room = len(unit.instances) < unit.watch.max_instances
-            if unit.state in (states.RUNNING, states.DOWN) and room and unit.adopt(self.find(unit, scan)):
-                unit.settle()
+            if unit.state in (states.RUNNING, states.DOWN) and room:
+                self.guard(unit, functools.partial(self._adopt, unit, scan, settle=True))
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
+
+    def _adopt(self, unit: WatchUnit, scan: Scan, settle: bool = False) -> None:
+        if unit.adopt(self.find(unit, scan)) and settle:
+            unit.settle()
 
     # ================================================================ running
     def setup(self) -> bool:

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Union
+from typing import Iterable, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def write_atomically(path: PathLike, data: bytes, mode: int = 0o600) -> None:
+def write_atomically(path: PathLike, data: Union[bytes, Iterable[bytes]], mode: int = 0o600) -> None:
+    """`data` is the whole content, or chunks of it (written as they come, never all in memory)."""
     target = os.fspath(path)
     directory = os.path.dirname(target) or "."
     tmp = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
     try:
         os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        for chunk in ([data] if isinstance(data, bytes) else data):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
         os.fsync(fd)
         os.close(fd)
         fd = -1

@@ -21,6 +21,10 @@ from typing import Callable, Deque, Dict, List, Tuple
 Callback = Callable[[], None]
 
 
+def _raise(exc: Exception) -> None:
+    raise exc
+
+
 class TimerHandle:
     __slots__ = ("cancelled", "fn", "when")
 
@@ -46,6 +50,9 @@ class Loop:
         self.signals: Deque[int] = collections.deque()
         self._handlers: Dict[int, Callback] = {}
         self._readers: Dict[int, Callback] = {}
+        # Every callback runs guarded: an exception goes to on_error (the engine logs it and
+        # carries on) instead of ending the loop and leaving every watch unwatched.
+        self.on_error: Callable[[Exception], None] = _raise
 
     # ------------------------------------------------------------- readers
     def add_reader(self, fd: int, fn: Callback) -> None:
@@ -79,7 +86,7 @@ class Loop:
             _, _, handle = heapq.heappop(self._timers)
             if not handle.cancelled:
                 handle.cancelled = True
-                handle.fn()
+                self._call(handle.fn)
 
     # ------------------------------------------------------------- posting
     def post(self, fn: Callback) -> None:
@@ -97,7 +104,7 @@ class Loop:
                 if not self._posted:
                     return
                 fn = self._posted.popleft()
-            fn()
+            self._call(fn)
 
     # ------------------------------------------------------------- signals
     def on_signal(self, signum: int, fn: Callback) -> None:
@@ -116,7 +123,7 @@ class Loop:
             signum = self.signals.popleft()
             handler = self._handlers.get(signum)
             if handler is not None:
-                handler()
+                self._call(handler)
 
     # ------------------------------------------------------------- one turn
     def wait(self, cap: float) -> List[Tuple[int, int]]:
@@ -143,8 +150,14 @@ class Loop:
         for fd in ready_readers:
             reader = self._readers.get(fd)
             if reader is not None:
-                reader()
+                self._call(reader)
         return out
+
+    def _call(self, fn: Callback) -> None:
+        try:
+            fn()
+        except Exception as exc:  # reported by on_error, never the end of the loop
+            self.on_error(exc)
 
     def close(self) -> None:
         for signum in self._handlers:

@@ -23,7 +23,8 @@ class WatchObserver(Protocol):
         """A config is in force (units already built, adopted and settled)."""
 
     def unit_event(self, what: str, unit: WatchUnit, info: Mapping[str, Any]) -> None:
-        """started, adopted, died, state, gave_up, recovered or stalled (info: pid, reason...)."""
+        """started, good (the start is good: ready), adopted, died (info: planned, None for a
+        crash), state, gave_up, recovered or stalled (info: pid, reason...)."""
 
     def env_for(self, watch: str) -> Mapping[str, str]:
         """Variables to add to the environment of a process started for `watch`."""

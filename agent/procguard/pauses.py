@@ -45,6 +45,7 @@ class PauseStore:
 class Scheduler(Protocol):
     def call_later(self, delay: float, fn: Callable[[], None]) -> Timer: ...
     def emit(self, name: str, **fields: Any) -> None: ...
+    def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None: ...
 
 
 class Pauses:
@@ -69,7 +70,7 @@ class Pauses:
         until = math.inf if seconds is None else self.wall() + seconds
         for name in names:
             unit = self.units()[name]
-            unit.pause(until, by)
+            self.env.guard(unit, functools.partial(unit.pause, until, by))
             self.env.emit("paused", watch=name, until="resume" if math.isinf(until) else _iso(until), by=by)
             self._arm(unit)
         self._save()
@@ -77,7 +78,8 @@ class Pauses:
     def resume(self, names: List[str], by: str) -> None:
         for name in names:
             self._disarm(name)
-            self.units()[name].resume(by, "request")
+            unit = self.units()[name]
+            self.env.guard(unit, functools.partial(unit.resume, by, "request"))
         self._save()
 
     def _arm(self, unit: WatchUnit) -> None:
@@ -95,7 +97,7 @@ class Pauses:
     def _expired(self, unit: WatchUnit) -> None:
         self._timers.pop(unit.name, None)
         if self.units().get(unit.name) is unit and unit.paused_until is not None:
-            unit.resume(by="timer", reason="expired")
+            self.env.guard(unit, functools.partial(unit.resume, "timer", "expired"))
             self._save()
 
     def _save(self) -> None:

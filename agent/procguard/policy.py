@@ -8,6 +8,7 @@ with jitter so that a fleet does not restart in lockstep.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Callable, List
 
@@ -55,7 +56,14 @@ class Backoff:
         self.failures += 1
         if self.failures == 1:
             return 0.0
-        base = min(self.cfg.max, self.cfg.initial * self.cfg.multiplier ** (self.failures - 2))
+        cfg = self.cfg
+        if cfg.initial <= 0 or cfg.multiplier <= 1 or cfg.initial >= cfg.max:
+            base = min(cfg.initial, cfg.max)
+        else:
+            # the exponent stops growing once the delay reaches max, so no float overflows
+            # however long a service keeps failing (it crashed the agent after ~1,025)
+            ceiling = math.ceil(math.log(cfg.max / cfg.initial, cfg.multiplier))
+            base = min(cfg.max, cfg.initial * cfg.multiplier ** min(self.failures - 2, ceiling))
         spread = base * self.cfg.jitter
         return max(0.0, min(self.cfg.max, base + (self.rng() * 2 - 1) * spread))
 

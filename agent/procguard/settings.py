@@ -28,6 +28,7 @@ class Settings:
     socket: str = "/run/procguard/control.sock"
     trusted_keys: str = "/etc/procguard/trusted.d"
     revoked: str = "/etc/procguard/revoked.txt"
+    revoked_required: bool = False  # named in the settings or on the command line: must exist
     host_name: str = field(default_factory=socketlib.gethostname)
     host_groups: List[str] = field(default_factory=list)
     syslog_facility: str = "daemon"
@@ -193,6 +194,8 @@ def load_settings(path: Optional[str]) -> Settings:
             settings.syslog_socket = str(value.get("socket", settings.syslog_socket))
         elif key in ("sweep_interval", "poll_interval"):
             setattr(settings, key, parse_duration(value))
+        elif key == "revoked":
+            settings.revoked, settings.revoked_required = value, True
         else:
             setattr(settings, key, value)
     return settings

@@ -17,9 +17,11 @@ BROKEN = (states.GAVE_UP, states.PAUSED, states.DOWN, states.EXITED)
 
 
 class StartOrder:
-    def __init__(self, units: Callable[[], Mapping[str, WatchUnit]], emit: Callable[..., None]) -> None:
+    def __init__(self, units: Callable[[], Mapping[str, WatchUnit]], emit: Callable[..., None],
+                 guard: Callable[[WatchUnit, Callable[[], None]], None]) -> None:
         self.units = units
         self.emit = emit
+        self.guard = guard  # runs a unit's work; an exception sets that watch aside
         self._held: Dict[str, WatchUnit] = {}
 
     def settle(self, unit: WatchUnit) -> None:
@@ -57,4 +59,4 @@ class StartOrder:
             for other in broken:
                 self.emit("start_order_broken", watch=name, after=other, state=units[other].state)
             if unit.state == states.STARTING:
-                unit.settle()
+                self.guard(unit, unit.settle)

@@ -11,6 +11,8 @@ Ground floor: imports nothing of ours. The only place states are defined.
     PAUSED    an operator paused the watch; nothing is restarted
     DOWN      too few instances and nothing to start them with (a watch without start)
     EXITED    the process ended with an exit code that means "do not restart"
+    BROKEN    an internal error while handling the watch: set aside, its processes left as
+              they are; `procguard restart NAME` or a reload that changes it starts afresh
 
 `WatchUnit._to()` (unit.py) is the one function that changes a state; it refuses any edge
 that is not in EDGES, so a new path through the machine has to be added here, on purpose.
@@ -26,8 +28,9 @@ GAVE_UP = "gave_up"
 PAUSED = "paused"
 DOWN = "down"
 EXITED = "exited"
+BROKEN = "broken"
 
-ALL = (STARTING, RUNNING, STOPPING, BACKOFF, GAVE_UP, PAUSED, DOWN, EXITED)
+ALL = (STARTING, RUNNING, STOPPING, BACKOFF, GAVE_UP, PAUSED, DOWN, EXITED, BROKEN)
 
 EDGES: Dict[str, FrozenSet[str]] = {
     # a start ends well, fails, gives up, is stopped (stall, restart), paused, or its process exits
@@ -43,7 +46,11 @@ EDGES: Dict[str, FrozenSet[str]] = {
     # a watch without start: its processes come back, or an operator acts
     DOWN: frozenset({RUNNING, STARTING, STOPPING, PAUSED}),
     EXITED: frozenset({STARTING, STOPPING, PAUSED, DOWN}),
+    BROKEN: frozenset({STARTING, STOPPING, PAUSED, DOWN}),
 }
+# any state may end in BROKEN: that is what the engine's guard is for
+for _state in ALL[:-1]:
+    EDGES[_state] = EDGES[_state] | {BROKEN}
 
 
 class IllegalTransition(RuntimeError):

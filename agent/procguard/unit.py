@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import signal
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Protocol, Set
+from typing import Any, Callable, Dict, List, Optional, Protocol
 
 from . import states
 from .children.status import describe_status, exit_code
@@ -50,6 +50,8 @@ class UnitEnv(Protocol):
     def stop_tree(self, unit: WatchUnit, groups: List[int], sig: int) -> None: ...
     def tree_left(self, unit: WatchUnit, groups: List[int]) -> bool: ...
     def kill_tree(self, unit: WatchUnit, groups: List[int]) -> None: ...
+    def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None: ...
+    def exit_status(self, pid: int) -> Optional[int]: ...
 
 
 @dataclass
@@ -63,8 +65,8 @@ class Instance:
 
 class WatchUnit:
     # slots: a fleet host may have hundreds of watches, and the agent should stay small
-    __slots__ = ("_after_stop", "_daemon_deadline", "_failed", "_in_batch", "_rescan_delay", "_stopped", "_timers",
-             "_tree_deadline",
+    __slots__ = ("_after_stop", "_daemon_deadline", "_excess", "_failed", "_in_batch", "_rescan_delay", "_stopped",
+                 "_timers", "_tree_deadline",
                  "attempts", "backoff", "budget", "env", "expected_exits", "instances", "last_exit",
                  "paused_until", "stalled", "state", "watch")
 
@@ -76,7 +78,7 @@ class WatchUnit:
         self.budget = RestartBudget(watch.restart)
         self.backoff = Backoff(watch.restart, rng) if rng else Backoff(watch.restart)
         self.paused_until: Optional[float] = None  # wall clock; inf = until resumed
-        self.expected_exits: Set[int] = set()
+        self.expected_exits: Dict[int, str] = {}  # pid -> why the agent expects it to end
         self.last_exit: Optional[str] = None
         self.stalled: Optional[str] = None
         self.attempts = 0
@@ -88,6 +90,7 @@ class WatchUnit:
         self._rescan_delay = 0.0
         self._stopped: Optional[List[int]] = None  # the tree the stop in progress waits for ([]: all)
         self._tree_deadline: Optional[float] = None
+        self._excess = False  # more instances than instances.max, reported once until fixed
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -100,8 +103,10 @@ class WatchUnit:
 
     @property
     def healthy(self) -> bool:
-        return (self.state in (states.RUNNING, states.STARTING)
-                and len(self.instances) >= self.watch.min_instances and self.stalled is None)
+        """Running and ready, as a load balancer means it: not starting, not backing off,
+        not stalled, and neither too few nor too many instances."""
+        return (self.state == states.RUNNING and self.stalled is None
+                and self.watch.min_instances <= len(self.instances) <= self.watch.max_instances)
 
     def _to(self, new: str, **why: Any) -> None:
         if new == self.state:
@@ -119,7 +124,7 @@ class WatchUnit:
 
     def _timer(self, key: str, delay: float, fn: Callable[[], None]) -> None:
         self._cancel(key)
-        self._timers[key] = self.env.call_later(delay, fn)
+        self._timers[key] = self.env.call_later(delay, lambda: self.env.guard(self, fn))
 
     def _cancel(self, *keys: str) -> None:
         for key in keys:
@@ -161,11 +166,11 @@ class WatchUnit:
 
     def settle(self) -> None:
         """Decide what to do with the instances we have: run, start more, or report down."""
-        if self.state in (states.PAUSED, states.GAVE_UP, states.BACKOFF, states.STOPPING, states.EXITED):
+        if self.state in (states.PAUSED, states.GAVE_UP, states.BACKOFF, states.STOPPING, states.EXITED,
+                          states.BROKEN):
             return
         have, need = len(self.instances), self.watch.min_instances
-        if have > self.watch.max_instances:
-            self.env.emit("instances_excess", watch=self.name, current=have, max=self.watch.max_instances)
+        self._check_excess()
         if have >= need:
             if all(i.good for i in self.instances.values()):
                 self._to(states.RUNNING)  # STARTING/DOWN -> RUNNING
@@ -182,6 +187,17 @@ class WatchUnit:
                 self.env.hook("gave_up", self, reason="instances short and no start command")
             return
         self._start_missing()
+
+    def _check_excess(self) -> None:
+        """More matching processes than instances.max (a duplicated daemon, say): reported at
+        once, unhealthy until back within bounds; never killed on a guess."""
+        excess = len(self.instances) > self.watch.max_instances
+        if excess and not self._excess:
+            self.env.emit("instances_excess", watch=self.name, current=len(self.instances),
+                          max=self.watch.max_instances, pids=",".join(map(str, self.pids)))
+        if excess != self._excess:
+            self._excess = excess
+            self.env.hook("state", self)  # health changed
 
     def _arm_rescan(self) -> None:
         """Too few instances and nothing to start them with: look again, less and less often
@@ -224,17 +240,25 @@ class WatchUnit:
             self.env.emit("start_failed", watch=self.name, reason=str(exc), attempt=self.attempts)
             self._failure("start failed")
             return False
+        self.env.emit("process_started", watch=self.name, pid=spawned.pid, attempt=self.attempts,
+                      argv=" ".join(spawned.argv))
         identity = self.env.identity_of(spawned.pid)
         if identity is None or not self.env.watch_pid(identity, self.name):
-            # it died before we could watch it
+            # it ended before we could watch it: a forking daemon's launcher, or a failure
+            status = self.env.exit_status(spawned.pid)
             self.env.unwatch_pid(spawned.pid)
-            self.env.emit("start_failed", watch=self.name, reason="exited at once", attempt=self.attempts)
+            if exit_code(status) == 0 and self._forking():
+                self.env.emit("process_exited_planned", watch=self.name, pid=spawned.pid,
+                              status=describe_status(status), reason="launcher")
+                self._to(states.STARTING)  # -> STARTING: waiting for the daemon
+                self._await_daemon()
+                return False
+            self.env.emit("start_failed", watch=self.name, reason=f"exited at once ({describe_status(status)})",
+                          attempt=self.attempts)
             self._failure("exited at once")
             return False
         now = self.env.now()
         self.instances[spawned.pid] = Instance(identity, True, now, good=False)
-        self.env.emit("process_started", watch=self.name, pid=spawned.pid, attempt=self.attempts,
-                      argv=" ".join(spawned.argv))
         self.env.hook("started", self, pid=spawned.pid)
         self._to(states.STARTING)  # RUNNING/BACKOFF/GAVE_UP/DOWN -> STARTING
         start = self.watch.start
@@ -255,6 +279,7 @@ class WatchUnit:
         self._cancel(f"good:{pid}")
         self.env.emit("start_good", watch=self.name, pid=pid,
                       after=format_duration(round(self.env.now() - inst.since, 3)))
+        self.env.hook("good", self, pid=pid)
         if self.state == states.STARTING and not self._in_batch:
             self.settle()  # STARTING -> RUNNING when every instance is good
 
@@ -281,23 +306,28 @@ class WatchUnit:
         self._cancel(f"good:{pid}")
         described = describe_status(status)
         self.last_exit = described
-        self.env.emit("process_died", watch=self.name, pid=pid, status=described,
-                      restarts=self.budget.total, detector=detector)
-        self.env.hook("died", self, pid=pid)
+        code = exit_code(status)
+        planned = self._planned(pid, inst, code)
+        if planned:
+            self.env.emit("process_exited_planned", watch=self.name, pid=pid, status=described, reason=planned)
+        else:
+            self.env.emit("process_died", watch=self.name, pid=pid, status=described,
+                          restarts=self.budget.total, detector=detector)
+        self.env.hook("died", self, pid=pid, planned=planned)
+        self._check_excess()
         if pid in self.expected_exits:
-            self.expected_exits.discard(pid)
+            del self.expected_exits[pid]
             if not self.expected_exits and self._after_stop is not None:
                 self._finish_stop()
             return
-        if self.state in (states.PAUSED, states.GAVE_UP, states.EXITED):
+        if self.state in (states.PAUSED, states.GAVE_UP, states.EXITED, states.BROKEN):
             return  # nothing is restarted in these states
-        code = exit_code(status)
-        if code is not None and code in self.watch.restart.no_restart_exit_codes:
+        if planned == "expected_exit":
             self.env.emit("not_restarted_exit_code", watch=self.name, pid=pid, status=described)
             if not self.instances:
                 self._clear_leftovers(inst, lambda: self._to(states.EXITED))  # RUNNING/STOPPING -> EXITED
             return
-        if inst.ours and not inst.good and code == 0 and self._forking():
+        if planned == "launcher":
             self._await_daemon()
             return
         if len(self.instances) >= self.watch.min_instances:
@@ -305,6 +335,18 @@ class WatchUnit:
             return  # the others are enough
         self._cancel("stable")
         self._clear_leftovers(inst, lambda: self._failure(described))
+
+    def _planned(self, pid: int, inst: Instance, code: Optional[int]) -> Optional[str]:
+        """Why this death was expected, or None for a crash (docs/messages.md, PG1021)."""
+        if pid in self.expected_exits:
+            return self.expected_exits[pid]
+        if self.state == states.PAUSED:
+            return "paused"
+        if code is not None and code in self.watch.restart.no_restart_exit_codes:
+            return "expected_exit"
+        if inst.ours and not inst.good and code == 0 and self._forking():
+            return "launcher"
+        return None
 
     def _forking(self) -> bool:
         """A start whose process exits 0 at once, with explicit match criteria, daemonizes."""
@@ -316,7 +358,7 @@ class WatchUnit:
             self._daemon_deadline = self.env.now() + self.watch.start.timeout
         found = self.env.find(self)
         if found:
-            self.adopt(found)
+            self.adopt(found)  # every copy found: a duplicate shows as excess at once
             self._daemon_deadline = None
             self.settle()
         elif self.env.now() >= self._daemon_deadline:
@@ -386,14 +428,16 @@ class WatchUnit:
             self._schedule_slow_retry()
 
     # ---------------------------------------------------------------- stopping
-    def stop_instances(self, how: str, after: Callable[[], None], pids: Optional[List[int]] = None) -> None:
-        """Stop signal, then SIGKILL after stop.timeout; call `after` once all have exited."""
+    def stop_instances(self, how: str, after: Callable[[], None], pids: Optional[List[int]] = None,
+                       planned: str = "stop") -> None:
+        """Stop signal, then SIGKILL after stop.timeout; call `after` once all have exited.
+        `planned` is the reason their ends are logged with (PG1021): restart, stall or stop."""
         targets = [p for p in (pids or list(self.instances)) if p in self.instances]
         if not targets:
             after()
             return
         self._to(states.STOPPING, reason=how)  # -> STOPPING
-        self.expected_exits.update(targets)
+        self.expected_exits.update(dict.fromkeys(targets, planned))
         self._after_stop = after
         whole = len(targets) == len(self.instances)
         groups = [] if whole else [p for p in targets if self.instances[p].ours]
@@ -404,7 +448,7 @@ class WatchUnit:
             self.env.emit("process_stopped", watch=self.name, pid=pid,
                           signal=signal.Signals(self.watch.stop_signal).name[3:], how=how)
             if not ok:
-                self.expected_exits.discard(pid)
+                self.expected_exits.pop(pid, None)
             else:
                 # a stopped (T) process acts on the stop signal only once continued; without
                 # this it would wait out the whole stop.timeout
@@ -474,7 +518,7 @@ class WatchUnit:
         self._cancel("retry", "backoff")
         if self.state == states.PAUSED:
             return
-        self.stop_instances("restart requested", after=self._restart_after_stop)
+        self.stop_instances("restart requested", after=self._restart_after_stop, planned="restart")
 
     def _restart_after_stop(self) -> None:
         if self.watch.start is None:
@@ -490,7 +534,7 @@ class WatchUnit:
         if self.state not in (states.RUNNING, states.STARTING):
             return
         self.env.hook("stalled", self, detail=detail)
-        self.stop_instances("stalled", after=lambda: self._stall_stopped(detail))
+        self.stop_instances("stalled", after=lambda: self._stall_stopped(detail), planned="stall")
 
     def _stall_stopped(self, detail: str) -> None:
         self.stalled = None
@@ -498,6 +542,13 @@ class WatchUnit:
 
     def unstalled(self) -> None:
         self.stalled = None  # the engine tells the observers (health changed)
+
+    def set_aside(self, error: str) -> None:
+        """An internal error while handling this watch: stop acting on it, keep the others."""
+        self._cancel(*list(self._timers))
+        self._after_stop = None
+        self._stopped = None
+        self._to(states.BROKEN, reason=error)  # any -> BROKEN
 
     def restore_pause(self, until: float) -> None:
         """A pause that was in force before (saved, or on the unit a reload replaced)."""

@@ -54,7 +54,7 @@ def test_restart_stops_the_process_with_its_stop_signal(engine):
     pid = engine.units["a"].pids[0]
     assert Commands(engine).handle({"cmd": "restart", "watch": "a"}, 1000)["ok"]
     assert engine.units["a"].state == states.STOPPING
-    assert engine.units["a"].expected_exits == {pid}
+    assert engine.units["a"].expected_exits == {pid: "restart"}
     assert engine.watcher.pidfd_of(pid) is not None and engine.units["a"].watch.stop_signal == signal.SIGTERM
 
 

@@ -19,7 +19,7 @@ def test_stale_pidfile_pointing_at_unrelated_process_is_ignored(make_agent, exte
     os.utime(pidfile, (old, old))
     agent = make_agent(config_yaml([{
         "name": "svc",
-        "match": {"pidfile": str(pidfile)},
+        "match": {"pidfile": str(pidfile), "cmdline": f"sleep {tag}1$"},
         "start": {"argv": ["/bin/sh", "-c", f"echo $$ > {pidfile}; exec /bin/sleep {tag}1"],
                   "ready": {"alive_for": 0}},
     }])).start()

@@ -54,6 +54,8 @@ class Env:
         self.revoked = root / "revoked.txt"
         self.trusted.mkdir(mode=0o755)
         os.chmod(self.trusted, 0o755)
+        self.revoked.write_text("# key ids revoked, one per line\n")  # as the agent role installs it
+        os.chmod(self.revoked, 0o644)
 
     def new_key(self, name: str, trust: bool = True) -> Key:
         kid = generate(self.keys, name)

@@ -37,6 +37,7 @@ class FakeEnv:
         self.tree_signals: List[Tuple[Tuple[int, ...], int]] = []  # (pids, signal) sent to trees
         self.tree_kills: List[Tuple[int, ...]] = []
         self.leftovers = 0  # tree_left() answers True this many more times
+        self.exit_statuses: dict = {}
 
     def now(self) -> float:
         return self.t
@@ -94,6 +95,12 @@ class FakeEnv:
 
     def kill_tree(self, unit: WatchUnit, pids: List[int]) -> None:
         self.tree_kills.append(tuple(pids))
+
+    def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None:
+        fn()  # a test wants to see the exception
+
+    def exit_status(self, pid: int) -> Optional[int]:
+        return self.exit_statuses.get(pid)
 
     def names(self) -> List[str]:
         return [n for n, _ in self.events if n != "state_changed"]

@@ -14,6 +14,7 @@ def test_group_writable_start_command_is_refused_with_the_chmod_that_fixes_it(ma
     cli("keygen", "--out", str(keys), "--name", "ops", check=True)
     (trusted / "ops.pub").write_bytes((keys / "ops.pub").read_bytes())
     os.chmod(trusted / "ops.pub", 0o644)
+    (tmp_path / "revoked.txt").write_text("")
     script = tmp_path / "svc.sh"
     script.write_text(f"#!/bin/sh\nexec /bin/sleep {tag}\n")
     os.chmod(script, 0o775)  # group-writable

@@ -15,9 +15,8 @@ import signal
 from pathlib import Path
 from typing import Dict, List
 
-import pytest
 from helpers.agent import Agent
-from helpers.signing import Env, install, pids_of, signed_args, wait_running, watch_config
+from helpers.signing import install, pids_of, wait_running, watch_config
 from procguard.signing.signature import sign
 
 def flip_byte(data: bytes, offset: int) -> bytes:
@@ -32,26 +31,6 @@ def flip_signature_byte(sig: bytes, index: int = 10) -> bytes:
     raw[index] ^= 0x01
     lines[2] = f"{algo} {base64.b64encode(bytes(raw)).decode()}"
     return ("\n".join(lines) + "\n").encode()
-
-
-@pytest.fixture
-def trust(tmp_path: Path) -> Env:
-    root = tmp_path / "trust"
-    root.mkdir()
-    return Env(root)
-
-
-@pytest.fixture
-def signed_agent(make_agent, rsyslog, trust, tag):
-    """An agent running serial 10 signed by trusted key k1, with watches a and b running."""
-    k1 = trust.new_key("k1")
-    data = watch_config(tag, 10)
-    agent = make_agent(None, syslog_socket=rsyslog.socket, allow_unsigned=False,
-                       extra_args=signed_args(trust))
-    install(agent, data, sign(k1.private, data))
-    agent.start()
-    before = wait_running(agent)
-    return agent, k1, before
 
 
 def assert_refused(agent: Agent, rsyslog, before: Dict[str, List[int]], code: str, msg_id: str,

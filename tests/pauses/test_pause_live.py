@@ -23,7 +23,8 @@ def test_paused_watch_is_not_restarted_until_resumed(make_agent, rsyslog, tag):
     rsyslog.wait_for(r"PG3001 watch paused watch=svc until=resume")
 
     os.kill(pid, signal.SIGKILL)
-    agent.wait_event("PG1005", contains=f"pid={pid}")
+    agent.wait_event("PG1021", contains=f"pid={pid} status=signal:KILL reason=paused")  # planned work: no alarm
+    assert not agent.events("PG1005")
     w = agent.watch("svc")
     assert (w["state"], w["pids"], w["restarts"]) == ("paused", [], 0)
     assert len(agent.events("PG1004")) == 2, "nothing started after the death"

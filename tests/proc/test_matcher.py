@@ -58,6 +58,6 @@ def test_pidfile_names_the_process_and_a_stale_one_is_reported(spawn, tag, tmp_p
     proc.kill()
     proc.wait()
     result, stale = candidates(Match(pidfile=str(pidfile)), Scan.take(), (), ())
-    assert result == [] and stale == (str(pidfile), proc.pid)
+    assert result == [] and stale == (str(pidfile), proc.pid, "no such process")
     pidfile.write_text("not a pid\n")
     assert candidates(Match(pidfile=str(pidfile)), Scan.take(), (), ()) == ([], None)

@@ -14,8 +14,8 @@ def _load(role: str):
     return defaults, specs["argument_specs"]["main"]["options"]
 
 
-def test_three_roles_are_checked():
-    assert ROLE_NAMES == ["procguard_agent", "procguard_syslog", "procguard_watches"]
+def test_the_four_roles_are_checked():
+    assert ROLE_NAMES == ["procguard_agent", "procguard_metrics", "procguard_syslog", "procguard_watches"]
 
 
 @pytest.mark.parametrize("role", ROLE_NAMES)

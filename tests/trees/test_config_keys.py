@@ -79,5 +79,5 @@ def test_a_start_command_an_enabled_unit_also_runs_is_named(tmp_path):
 
 
 def test_unknown_keys_still_fail():
-    with pytest.raises(ConfigError, match="limits.memory: unknown key; did you mean 'memory_max'"):
+    with pytest.raises(ConfigError, match=r"limits\.memory: unknown key; did you mean 'memory_max'"):
         parse(config_yaml([{"name": "w", "start": SLEEP, "limits": {"memory": "1G"}}]), "t.yaml")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Optional
 
 from ..assemble import build_engine
 from ..events.emitter import Emitter
-from ..settings import SettingsError, load_settings
+from ..intake.filesafety import check_chain
+from ..refusal import Refusal
+from ..settings import DEFAULT_SETTINGS, SettingsError, load_settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +35,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def check_settings_file(path: Optional[str]) -> None:
+    """The settings say where the keys, the revocation list and the state are: whoever can
+    write them chooses what root trusts. So the file and its directories must be root's."""
+    file = path or DEFAULT_SETTINGS
+    if not os.path.exists(file):
+        return
+    try:
+        check_chain(file, "agent settings")
+    except Refusal as refusal:
+        raise SettingsError([refusal.message]) from None
+
+
 def stderr_is_journal() -> bool:
     """Under systemd, stderr goes to the journal, which already forwards to syslog: events
     written to both would appear twice. systemd says so through JOURNAL_STREAM=dev:inode."""
@@ -46,6 +61,7 @@ def stderr_is_journal() -> bool:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.settings)
+        check_settings_file(args.settings)
     except SettingsError as exc:
         for problem in exc.problems:
             print(f"procguard: {problem}", file=sys.stderr)
@@ -56,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None:
             setattr(settings, attr, value)
+    settings.revoked_required = settings.revoked_required or args.revoked is not None
     settings.allow_unsigned = settings.allow_unsigned or args.allow_unsigned
     if args.cgroups is not None:
         settings.cgroups = {**settings.cgroups, "mode": args.cgroups}

@@ -19,10 +19,12 @@ from typing import Optional, Union
 
 from ..intake.child import decide_in_child
 from ..intake.filesafety import check_inputs
+from ..intake.floor import FloorError, RollbackFloor
 from ..intake.last_good import LastGood, StateError
 from ..intake.verdict import Request
-from ..refusal import INVALID, Refusal
+from ..refusal import INVALID, ROLLBACK, Refusal
 from ..settings import SettingsError, load_settings
+from .agent_cmd import check_settings_file
 
 MAX_READ = 1024 * 1024 + 1
 
@@ -74,7 +76,7 @@ def _request(args: argparse.Namespace) -> Union[Request, Refusal]:
     revoked = args.revoked or "/etc/procguard/revoked.txt"
     try:
         if args.trusted_keys:
-            check_inputs(args.file, sig_path, args.trusted_keys, revoked)
+            check_inputs(args.file, sig_path, args.trusted_keys, revoked, revoked_required=args.revoked is not None)
         with open(args.file, "rb") as handle:
             data = handle.read(MAX_READ)
         sig: Optional[bytes] = None
@@ -88,9 +90,13 @@ def _request(args: argparse.Namespace) -> Union[Request, Refusal]:
     floor = None
     if args.state_dir:
         try:
-            floor = LastGood.load(args.state_dir).last_serial
-        except StateError as exc:
-            return Refusal(INVALID, str(exc))
+            legacy = LastGood.load(args.state_dir).last_serial
+        except StateError:
+            legacy = None
+        try:
+            floor = RollbackFloor(args.state_dir).read(legacy=legacy)
+        except FloorError as exc:
+            return Refusal(ROLLBACK, f"{args.file}: refused: {exc}")
     host = args.host_name or (socket.gethostname() if args.trusted_keys else None)
     return Request(path=args.file, data=data, sig=sig, sig_path=sig_path,
                    trusted_dir=args.trusted_keys or None, revoked=revoked if args.trusted_keys else None,
@@ -101,6 +107,7 @@ def _request(args: argparse.Namespace) -> Union[Request, Refusal]:
 def _check_settings(path: str, quiet: bool) -> int:
     try:
         load_settings(path)
+        check_settings_file(path)
     except SettingsError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

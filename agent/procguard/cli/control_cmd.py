@@ -47,7 +47,7 @@ def _call(args: argparse.Namespace, message: Dict[str, Any]) -> Dict[str, Any]:
     return request(message, args.socket)
 
 
-def _run(args: argparse.Namespace, message: Dict[str, Any]) -> int:
+def _run(args: argparse.Namespace, message: Dict[str, Any], done: str) -> int:
     try:
         reply = _call(args, message)
     except AgentUnreachable as exc:
@@ -56,22 +56,25 @@ def _run(args: argparse.Namespace, message: Dict[str, Any]) -> int:
     if not reply.get("ok"):
         print(f"procguard: {reply.get('error', 'refused')}", file=sys.stderr)
         return 1
+    print(f"{done}: {', '.join(reply.get('watches') or []) or 'no watches'}")
     return 0
 
 
 def pause_resume(args: argparse.Namespace) -> int:
     message: Dict[str, Any] = {"cmd": args.cmd, "watch": "*" if args.all else args.watch}
+    done = "resumed"
     if args.cmd == "pause":
         try:
             message["for"] = parse_duration(args.duration) if args.duration else None
         except ValueError as exc:
             print(f"procguard: --for: {exc}", file=sys.stderr)
             return 2
-    return _run(args, message)
+        done = f"paused for {args.duration}" if args.duration else "paused until resumed"
+    return _run(args, message, done)
 
 
 def restart(args: argparse.Namespace) -> int:
-    return _run(args, {"cmd": "restart", "watch": args.watch})
+    return _run(args, {"cmd": "restart", "watch": args.watch}, "restarting")
 
 
 def _say(args: argparse.Namespace, message: Dict[str, Any], what: str) -> int:
@@ -120,7 +123,11 @@ def status(args: argparse.Namespace) -> int:
         print(json.dumps(reply, indent=2))
     else:
         print(render_table(reply))
-    return 0 if all(w["healthy"] or w["state"] == "paused" for w in reply["watches"]) else 1
+    return 0 if all(w["healthy"] or w["state"] in RESTING for w in reply["watches"]) else 1
+
+
+# planned, not a failure: an operator paused it, or it ended with an exit code meaning "done"
+RESTING = ("paused", "exited")
 
 
 def render_table(reply: Dict[str, Any]) -> str:
@@ -144,15 +151,18 @@ def render_table(reply: Dict[str, Any]) -> str:
                 details.append(f"  {w['name']}: escalation {e['action']} {e['state']}")
         inst = w["instances"]
         note = ""
+        if inst["current"] > inst["max"]:
+            note = f"{inst['current'] - inst['max']} more than max"
         if w.get("paused_until"):
             note = "paused"
         if w.get("stalled"):
             note = f"stalled: {w['stalled']}"
         if any(e.get("state") in ("running", "in_force", "undo_pending") for e in w.get("escalations") or []):
             note = (note + " " if note else "") + "escalated"
-        health = "ok" if w["healthy"] else ("-" if w["state"] == "paused" else "FAIL")
+        health = "ok" if w["healthy"] else ("-" if w["state"] in RESTING else "FAIL")
+        bounds = str(inst["min"]) if inst["min"] == inst["max"] else f"{inst['min']}-{inst['max']}"
         rows.append((w["name"], w["state"], health,
-                     f"{inst['current']}/{inst['min']}", ",".join(map(str, w["pids"])) or "-",
+                     f"{inst['current']}/{bounds}", ",".join(map(str, w["pids"])) or "-",
                      str(w["restarts"]), w.get("last_exit") or "-", note))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:

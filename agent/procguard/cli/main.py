@@ -7,9 +7,9 @@ import sys
 from typing import List, Optional
 
 from .. import __version__
-from . import agent_cmd, check_cmd, control_cmd, keys_cmd, messages_cmd
+from . import agent_cmd, check_cmd, control_cmd, floor_cmd, keys_cmd, messages_cmd
 
-GROUPS = (agent_cmd, check_cmd, control_cmd, keys_cmd, messages_cmd)
+GROUPS = (agent_cmd, check_cmd, control_cmd, keys_cmd, floor_cmd, messages_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,11 @@ def _watch(path: Path, m: Dict[str, Any], raw: Dict[str, Any], names: Dict[str, 
             re.compile(match["cmdline"])
         except re.error as exc:
             yield path + ("match", "cmdline"), f"is not a valid regular expression ({exc}); escape special characters with \\"
+    if "pidfile" in match and not (set(match) & {"exe", "cmdline", "user"}) and not (start or {}).get("user") \
+            and not match.get("pidfile_alone"):
+        yield path + ("match", "pidfile"), ("alone does not identify a process: add `exe:` or `cmdline:` (or `user:`), "
+                                           "or set `pidfile_alone: true` to accept that whoever writes the file "
+                                           "chooses what the agent adopts and signals")
     if "parent" in match:
         if match["parent"] not in names:
             yield path + ("match", "parent"), f"names no watch {match['parent']!r}; write the name of another watch"

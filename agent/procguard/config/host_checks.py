@@ -8,7 +8,8 @@ import grp
 import os
 import pwd
 import shutil
-from typing import Any, Dict, Iterator, Tuple
+import stat
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from .model import SERVICE_PATH, merged_entry
 
@@ -23,6 +24,8 @@ def host_errors(doc: Dict[str, Any]) -> Iterator[Error]:
         path: Path = ("watches", index)
         if "user" in m.get("match", {}):
             yield from _user(path + ("match", "user"), m["match"]["user"])
+        if "pidfile" in m.get("match", {}):
+            yield from _pidfile_dir(path + ("match", "pidfile"), m["match"]["pidfile"], (m.get("start") or {}).get("user"))
         start = m.get("start")
         if start is not None:
             yield from _start(path + ("start",), start)
@@ -67,6 +70,28 @@ def _user(path: Path, name: str) -> Iterator[Error]:
         pwd.getpwnam(name)
     except (KeyError, ValueError):
         yield path, f"user {name!r} does not exist on this host; create it or fix the name"
+
+
+def _pidfile_dir(path: Path, pidfile: str, user: Optional[str]) -> Iterator[Error]:
+    """Whoever can write the pidfile's directory chooses the PID the agent trusts."""
+    folder = os.path.dirname(pidfile) or "/"
+    try:
+        st = os.stat(folder)
+    except (OSError, ValueError):
+        yield path, f"the directory {folder} does not exist on this host; create it or fix the path"
+        return
+    owners = {0, os.geteuid()} | ({_uid(user)} if user else set())
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_uid not in owners:
+        who = "root" + (f" or {user}" if user else "")
+        yield path, (f"its directory {folder} can be written by others than {who}; use a directory only "
+                     f"{who} can write (e.g. /run/NAME, mode 0755)")
+
+
+def _uid(user: str) -> int:
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except (KeyError, ValueError):
+        return -1
 
 
 def _is_dir(name: str) -> bool:

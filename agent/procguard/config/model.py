@@ -44,7 +44,9 @@ class Match:
     comm: Optional[str] = None
     user: Optional[str] = None
     parent: Optional[str] = None
+    pidfile_alone: bool = False  # the config accepts a pidfile as the only criterion
     argv: Optional[Tuple[str, ...]] = None  # derived from start.argv when no criteria given
+    run_as: Optional[str] = None  # derived from start.user: a pidfile's process must run as it
 
     def pattern(self) -> Optional[re.Pattern[str]]:
         return re.compile(self.cmdline) if self.cmdline else None
@@ -148,9 +150,9 @@ def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
     if unit is not None:
         start = systemd_start(unit)
     given = {k: v for k, v in m.get("match", {}).items()}
-    match = Match(**given)
+    match = Match(**given, run_as=start.user if start is not None else None)
     if not given and start is not None and not start.shell and unit is None:
-        match = Match(argv=start.argv)
+        match = Match(argv=start.argv, run_as=start.user)
     b = m["restart"]["backoff"]
     return Watch(
         name=m["name"],

@@ -34,7 +34,12 @@ def _obj(properties: Schema, required: Any = (), description: str = "") -> Schem
 
 
 MATCH = _obj({
-    "pidfile": {"type": "string", "pattern": "^/", "description": "absolute path of a pidfile"},
+    "pidfile": {"type": "string", "pattern": "^/",
+                "description": "absolute path of a pidfile, owned by root or start.user, in a directory only they "
+                               "can write; needs a second criterion (exe, cmdline, user, or start.user)"},
+    "pidfile_alone": {"type": "boolean",
+                      "description": "true: accept the pidfile as the only criterion (whoever can write it "
+                                     "can make the agent adopt and signal any older process)"},
     "exe": {"type": "string", "pattern": "^/", "description": "absolute path of the executable (/proc/PID/exe)"},
     "cmdline": {"type": "string", "minLength": 1,
                 "description": "regular expression searched in the command line (arguments joined by spaces)"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Any, Dict, Optional
 
 from .protocol import decode, encode
@@ -19,12 +20,27 @@ def socket_path(given: Optional[str] = None) -> str:
     return given or os.environ.get("PROCGUARD_SOCKET") or DEFAULT_SOCKET
 
 
+def _connect(sock: socket.socket, target: str, deadline: float) -> None:
+    """Connect, waiting while the agent's backlog is full (EAGAIN) rather than failing:
+    monitoring systems ask in parallel, and the agent answers them one loop turn apart."""
+    pause = 0.005
+    while True:
+        try:
+            sock.connect(target)
+            return
+        except BlockingIOError:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
 def request(message: Dict[str, Any], path: Optional[str] = None, timeout: float = 60.0) -> Dict[str, Any]:
     target = socket_path(path)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(target)
+            _connect(sock, target, time.monotonic() + timeout)
             sock.sendall(encode(message))
             data = b""
             while not data.endswith(b"\n"):

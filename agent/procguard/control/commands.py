@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Union
@@ -36,8 +37,13 @@ class Commands:
                 elif cmd == "resume":
                     self.engine.pauses.resume(names, by)
                 else:
-                    for name in names:
-                        self.engine.units[name].request_restart(by)
+                    unit = self.engine.units[names[0]]
+                    if unit.watch.start is None:
+                        return {"ok": False, "error": (
+                            f"watch {unit.name} has no start command: procguard only watches it, so it "
+                            "will not stop what it cannot start again; restart it with the tool that "
+                            "started it (for example systemctl restart)")}
+                    self.engine.guard(unit, functools.partial(unit.request_restart, by))
                 return {"ok": True, "watches": names}
             if cmd in ("signal", "reload-service"):
                 unit = self.engine.units[self._names(request.get("watch"), allow_all=False)[0]]

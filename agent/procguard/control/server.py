@@ -2,6 +2,12 @@
 
 The socket is created mode 0600 in a 0700 directory, and every client's uid is checked
 with SO_PEERCRED: only root (or the agent's own user) may pause or restart services.
+Monitoring polls in parallel, so the backlog is the kernel's maximum, every pending
+connection is accepted per wake-up, and each client is bounded: MAX_CLIENTS at once, a
+request of MAX_REQUEST bytes, CLIENT_TIMEOUT to send it. A reply the kernel cannot take at
+once is finished by a short-lived thread, so a slow reader never holds up the loop. A
+command that takes time (a reload command) returns a Deferred: its client waits outside the
+request timeout until the answer comes, on the loop thread.
 A companion of the engine (observer.Companion): started once the first config is in force.
 """
 
@@ -10,12 +16,15 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..loop import Loop
 from .protocol import MAX_REQUEST, Deferred, decode, encode
 
 Handler = Callable[[Dict[str, Any], int], Any]  # a reply dict, or a Deferred one
+MAX_CLIENTS = 256
+CLIENT_TIMEOUT = 5.0
 
 
 class ControlServer:
@@ -26,6 +35,7 @@ class ControlServer:
         self.loop = loop
         self.sock: Optional[socket.socket] = None
         self.clients: Dict[int, Tuple[socket.socket, bytearray]] = {}
+        self.waiting: Dict[int, socket.socket] = {}  # clients of Deferred replies
 
     def start(self) -> None:
         path = self.path
@@ -40,20 +50,25 @@ class ControlServer:
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
-        self.sock.listen(16)
+        self.sock.listen(socket.SOMAXCONN)
         self.loop.add_reader(self.sock.fileno(), self._accept_ready)
 
     def reloaded(self) -> None:
         pass
 
     def _accept_ready(self) -> None:
-        self.accept()
+        while len(self.clients) < MAX_CLIENTS:  # the rest wait in the backlog
+            try:
+                self.accept()
+            except BlockingIOError:
+                return
 
     def accept(self) -> Optional[socket.socket]:
+        """Accept one pending connection; BlockingIOError when there is none."""
         assert self.sock is not None
         try:
             conn, _ = self.sock.accept()
-        except (BlockingIOError, InterruptedError):
+        except InterruptedError:
             return None
         conn.setblocking(False)
         uid = self._peer_uid(conn)
@@ -64,7 +79,13 @@ class ControlServer:
         fd = conn.fileno()
         self.clients[fd] = (conn, bytearray())
         self.loop.add_reader(fd, lambda: self._serve(fd))
+        self.loop.call_later(CLIENT_TIMEOUT, lambda: self._expire(fd, conn))
         return conn
+
+    def _expire(self, fd: int, conn: socket.socket) -> None:
+        entry = self.clients.get(fd)
+        if entry is not None and entry[0] is conn:
+            self.drop(fd)  # it never sent a whole request
 
     def _serve(self, fd: int) -> None:
         try:
@@ -92,24 +113,54 @@ class ControlServer:
             except ValueError as exc:
                 reply = {"ok": False, "error": f"bad request: {exc}"}
             if isinstance(reply, Deferred):
-                self.loop.remove_reader(fd)  # nothing more to read; the answer comes later
-                reply.then(lambda answer: self._answer(fd, answer))
+                self.clients.pop(fd)
+                self.loop.remove_reader(fd)
+                self.waiting[fd] = conn
+                reply.then(lambda answer: self._answer_later(fd, conn, answer))
                 return True
-            self._answer(fd, reply)
-            return True
+            data = encode(reply)
+            try:
+                sent = conn.send(data)
+            except OSError:
+                sent = len(data)
+            if sent < len(data):
+                self._finish_later(fd, data[sent:])
+                return True
         self.drop(fd)
         return True
 
-    def _answer(self, fd: int, reply: Dict[str, Any]) -> None:
-        entry = self.clients.get(fd)
-        if entry is not None:
+    def _finish_later(self, fd: int, rest: bytes) -> None:
+        """The kernel took part of a large reply: a thread sends the rest and closes."""
+        conn, _ = self.clients.pop(fd)
+        self.loop.remove_reader(fd)
+
+        def send() -> None:
             try:
-                entry[0].setblocking(True)
-                entry[0].settimeout(2.0)
-                entry[0].sendall(encode(reply))
+                conn.setblocking(True)
+                conn.settimeout(CLIENT_TIMEOUT)
+                conn.sendall(rest)
             except OSError:
                 pass
-        self.drop(fd)
+            finally:
+                conn.close()
+        threading.Thread(target=send, name="control-reply", daemon=True).start()
+
+    def _answer_later(self, fd: int, conn: socket.socket, reply: Dict[str, Any]) -> None:
+        if self.waiting.get(fd) is not conn:
+            return  # the server stopped meanwhile
+        del self.waiting[fd]
+        data = encode(reply)
+
+        def send() -> None:
+            try:
+                conn.setblocking(True)
+                conn.settimeout(CLIENT_TIMEOUT)
+                conn.sendall(data)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+        threading.Thread(target=send, name="control-reply", daemon=True).start()
 
     def drop(self, fd: int) -> None:
         entry = self.clients.pop(fd, None)
@@ -120,6 +171,9 @@ class ControlServer:
     def stop(self) -> None:
         for fd in list(self.clients):
             self.drop(fd)
+        for conn in self.waiting.values():
+            conn.close()
+        self.waiting.clear()
         if self.sock is None:
             return
         self.loop.remove_reader(self.sock.fileno())

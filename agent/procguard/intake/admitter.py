@@ -18,10 +18,11 @@ from typing import Any, NoReturn, Optional
 from ..config.model import Config, build_config
 from ..events import catalog
 from ..events.emitter import Emitter
-from ..refusal import CHECK_FAILED, INVALID, MISSING_FILE, UNSAFE_FILE, Refusal
+from ..refusal import CHECK_FAILED, INVALID, MISSING_FILE, ROLLBACK, UNSAFE_FILE, Refusal
 from ..settings import Settings
 from .child import decide_in_child
-from .filesafety import check_inputs
+from .filesafety import check_inputs, check_trust
+from .floor import FloorError, RollbackFloor
 from .last_good import LastGood, StateError
 from .verdict import Request, Verdict
 
@@ -41,6 +42,7 @@ class Admitter:
         self.settings = settings
         self.emitter = emitter
         self._last_trust_report: Any = None
+        self.floor = RollbackFloor(settings.state_dir)
         if settings.allow_unsigned:
             emitter.emit("unsigned_mode")
 
@@ -58,32 +60,54 @@ class Admitter:
 
     def admit_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
                     save: bool = True) -> Admitted:
-        last = self._last_good()
         s = self.settings
+        if not s.allow_unsigned and source != "state":
+            # whichever way the bytes came: the keys that judge them must be root's alone.
+            # (Not for the saved last-good copy at start: what was in force keeps the host
+            # protected while the trust store is repaired; nothing new is admitted.)
+            try:
+                check_trust(s.trusted_keys, s.revoked, revoked_required=s.revoked_required)
+            except Refusal as refusal:
+                self._refuse(refusal, source)
+        last = self._last_good()
+        floor = self._floor(path, source, last)
         verdict = decide_in_child(Request(
             path=path, data=data, sig=sig, sig_path=path + ".sig", trusted_dir=s.trusted_keys,
             revoked=s.revoked, host_name=s.host_name, host_groups=list(s.host_groups),
-            floor=last.last_serial if last else None, allow_unsigned=s.allow_unsigned))
+            floor=floor, allow_unsigned=s.allow_unsigned))
         self._report_trust(verdict)
         if verdict.refusal is not None or verdict.doc is None:
             self._refuse(Refusal.from_dict(verdict.refusal or {"code": INVALID, "message": f"{path}: invalid"}),
                          source, verdict)
         config = build_config(path, verdict.doc)
         verdict.doc = None  # the typed Config is what runs; the raw tree would only take memory
-        if save and last is not None:
+        try:
+            self.floor.raise_to(verdict.serial)
+        except OSError as exc:
+            self.emitter.emit("state_unreadable", file=self.floor.path, problem=str(exc))
+        if save:
             try:
-                last.save(data, sig, verdict.serial, verdict.key_id)
+                (last or LastGood(self.settings.state_dir)).save(data, sig, verdict.serial, verdict.key_id)
             except OSError as exc:
-                self.emitter.emit("state_unreadable", file=str(last.path), problem=str(exc))
+                self.emitter.emit("state_unreadable", file=self.settings.state_dir, problem=str(exc))
         if not verdict.signed:
             self.emitter.emit("unsigned_config_applied", config=path, serial=verdict.serial)
         return Admitted(config, verdict, data, sig)
+
+    def _floor(self, path: str, source: str, last: Optional[LastGood]) -> Optional[int]:
+        """The rollback floor; a floor that cannot be read refuses the config (fails closed)."""
+        try:
+            return self.floor.read(legacy=last.last_serial if last else None)
+        except FloorError as exc:
+            self.emitter.emit("state_unreadable", file=self.floor.path, problem=str(exc))
+            self._refuse(Refusal(ROLLBACK, f"{path}: refused: {exc}", {"config": path, "serial": None,
+                                                                       "last_serial": "unreadable"}), source)
 
     def _admit_path(self, path: str) -> Admitted:
         sig_path = path + ".sig"
         try:
             if not self.settings.allow_unsigned:
-                check_inputs(path, sig_path, self.settings.trusted_keys, self.settings.revoked)
+                check_inputs(path, sig_path)  # the config and its signature; the keys in admit_bytes
             data = _read(path, MAX_CONFIG_READ, "config")
             sig = _read(sig_path, MAX_SIGNATURE_BYTES, "signature") if os.path.exists(sig_path) else None
         except Refusal as refusal:

@@ -23,7 +23,7 @@ from typing import List, NoReturn, Optional
 from ..config.loader import problems_in
 from ..config.programs import Program, programs
 from ..config.yamlsource import MAX_BYTES, Problem, Source, dotted
-from ..refusal import INVALID, Refusal
+from ..refusal import BAD_REVOCATION_LIST, INVALID, Refusal
 from ..signing.keys import TrustStore
 from ..signing.signature import verify
 from .filesafety import check_program
@@ -49,6 +49,11 @@ def _decide(req: Request, verdict: Verdict, now: datetime) -> None:
         verdict.trust_problems = list(trust.problems)
         verdict.revoked = sorted(trust.revoked)
         verdict.trusted = len(trust.active_ids())
+        if trust.revocation_problems:  # fail closed: a revocation it cannot read might be missing
+            raise Refusal(BAD_REVOCATION_LIST,
+                          f"{req.path}: refused while the revocation list cannot be read: "
+                          f"{trust.revocation_problems[0]}; fix it (one 16-hex-digit key id per line, # comments)",
+                          {"config": req.path, "revoked": req.revoked, "problem": trust.revocation_problems[0]})
     if len(req.data) > MAX_BYTES:
         _invalid(verdict, [Problem(req.path, 1, "", f"is larger than {MAX_BYTES // 1024} KiB; split it or trim it")])
     signed = bool(req.sig)

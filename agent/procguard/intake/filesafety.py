@@ -35,9 +35,19 @@ def check_dir(path: PathLike, kind: str = "directory", *, euid: Optional[int] = 
 def check_program(path: PathLike, kind: str, *, run_as: Optional[int] = None, euid: Optional[int] = None) -> None:
     """A file the agent will execute (or hand to an interpreter): the file and every
     directory above it. `run_as` is the uid it runs as, if not root: that user may own it."""
-    owners = {0} if run_as is None else {0, run_as}
+    check_chain(path, kind, owners={0} if run_as is None else {0, run_as}, euid=euid)
+
+
+def check_chain(path: PathLike, kind: str, *, owners: Optional[Set[int]] = None, directory: bool = False,
+                euid: Optional[int] = None) -> None:
+    """A file (or directory) root trusts, and every directory above it (as sudo and
+    OpenSSH check): whoever can write any of them can swap what root reads or runs."""
+    owners = owners or {0}
     real = os.path.realpath(os.fspath(path))
-    _check(real, kind, stat.S_ISREG, "a regular file", euid, owners)
+    if directory:
+        _check(real, kind, stat.S_ISDIR, "a directory", euid, owners)
+    else:
+        _check(real, kind, stat.S_ISREG, "a regular file", euid, owners)
     child, parent = real, os.path.dirname(real)
     while True:
         st = _stat(parent, f"directory of {kind}")
@@ -55,19 +65,41 @@ def check_inputs(
     trusted_dir: Optional[PathLike] = None,
     revoked_path: Optional[PathLike] = None,
     *,
+    revoked_required: bool = False,
     euid: Optional[int] = None,
 ) -> None:
-    """Check everything a signed config depends on; missing signature/revocation files pass."""
-    check_file(config_path, "config", euid=euid)
+    """Check everything a signed config on disk depends on, with their directories; a
+    missing signature passes (the decision refuses it as unsigned)."""
+    check_chain(config_path, "config", euid=euid)
     if sig_path is not None and os.path.exists(sig_path):
         check_file(sig_path, "signature", euid=euid)
+    check_trust(trusted_dir, revoked_path, revoked_required=revoked_required, euid=euid)
+
+
+def check_trust(
+    trusted_dir: Optional[PathLike],
+    revoked_path: Optional[PathLike],
+    *,
+    revoked_required: bool = False,
+    euid: Optional[int] = None,
+) -> None:
+    """The trusted keys and the revocation list, whichever way the config came (a file, or
+    the pull server): each file and every directory above it. A revocation list the
+    settings name must exist (an empty file revokes nothing): a missing one would be
+    taken for "nothing revoked"."""
     if trusted_dir is not None and os.path.isdir(trusted_dir):
-        check_dir(trusted_dir, "trusted key directory", euid=euid)
+        check_chain(trusted_dir, "trusted key directory", directory=True, euid=euid)
         for name in sorted(os.listdir(trusted_dir)):
             if name.endswith(".pub"):
                 check_file(os.path.join(trusted_dir, name), "trusted key", euid=euid)
-    if revoked_path is not None and os.path.exists(revoked_path):
-        check_file(revoked_path, "revocation list", euid=euid)
+    if revoked_path is not None:
+        if os.path.exists(revoked_path):
+            check_chain(revoked_path, "revocation list", euid=euid)
+        elif revoked_required:
+            name = os.fspath(revoked_path)
+            raise Refusal(MISSING_FILE, f"{name}: the revocation list the settings name does not exist; "
+                          "create it (an empty file revokes nothing) or drop the setting",
+                          {"file": name, "kind": "revocation list"})
 
 
 def _stat(name: str, kind: str) -> os.stat_result:

@@ -34,7 +34,7 @@ class LastGood:
     sig_bytes: Optional[bytes] = None
     serial: Optional[int] = None
     key_id: Optional[str] = None
-    last_serial: Optional[int] = None  # highest serial ever applied: the rollback floor
+    last_serial: Optional[int] = None  # kept for older agents; the floor has its own file (floor.py)
     saved_at: Optional[str] = None
 
     @property

@@ -47,13 +47,19 @@ class ProbesAdapter:
 
     def unit_event(self, what: str, unit: WatchUnit, info: Mapping[str, Any]) -> None:
         self._pids[unit.name] = tuple(unit.pids)
-        if what == "started" and info.get("pid") is not None:
-            self.mgr.process_started(unit.name, info["pid"])
+        start = unit.watch.start
+        if what == "started" and info.get("pid") is not None and start is not None:
+            self.mgr.process_started(unit.name, info["pid"], ready_within=start.timeout)
+        elif what == "good":
+            self.mgr.process_ready(unit.name)
 
     def _verdict(self, watch: str, verdict: str, detail: Dict[str, Any]) -> None:
         unit = self.engine.units.get(watch)
-        if unit is None:
-            return
+        if unit is not None:
+            self.engine.guard(unit, lambda: self._act(unit, verdict, detail))
+
+    def _act(self, unit: WatchUnit, verdict: str, detail: Dict[str, Any]) -> None:
+        watch = unit.name
         if verdict == "stalled":
             if unit.state in (states.RUNNING, states.STARTING) and unit.pids:
                 self.mgr.snapshot(watch, unit.pids)  # before anything is killed

@@ -113,8 +113,10 @@ class ProbeManager:
             wk.join(max(0.0, deadline - time.monotonic()))
 
     # ---- engine notices ------------------------------------------------------------
-    def process_started(self, watch_name: str, pid: int) -> None:
+    def process_started(self, watch_name: str, pid: int, ready_within: Optional[float] = None) -> None:
         """A new process began: counts and stall state start afresh after start_delay.
+        With `ready_within` (its start timeout), no probe declares a stall before
+        process_ready() or that many seconds: until then a failure means "not ready yet".
         No 'healthy' verdict is sent for the reset; the engine knows it restarted."""
         w = self._watches.get(watch_name)
         if w is None:
@@ -126,7 +128,13 @@ class ProbeManager:
         for st in w.states.values():
             st.reset()
         for worker in w.workers:
-            worker.restart(w.epoch, pid)
+            worker.restart(w.epoch, pid, ready_within)
+
+    def process_ready(self, watch_name: str) -> None:
+        """The start is good (alive_for, a readiness probe or READY=1): judge from now on."""
+        w = self._watches.get(watch_name)
+        for worker in (w.workers if w else []):
+            worker.mark_ready()
 
     def env_for(self, watch_name: str) -> Dict[str, str]:
         """Variables to add to the environment of a process the engine starts."""
@@ -153,6 +161,8 @@ class ProbeManager:
             last = st.last if st.last is not None and st.last.epoch == w.epoch else None
             if st.stalled:
                 state = "stalled"
+            elif self._gated(w, spec.name) and not (last and last.ok):
+                state = "starting"                  # failures now mean "not ready yet"
             elif last is None:
                 state = "waiting"
             elif st.failures:
@@ -227,6 +237,8 @@ class ProbeManager:
                     w.stalled = False
                     self.on_verdict(w.name, "healthy", {"probe": spec.name, "type": spec.type})
             return
+        if self._gated(w, r.probe):
+            return                                  # not ready yet: not a stall
         st.successes = 0
         st.failures += 1
         if spec.type == "exec" and r.reason.startswith("timeout"):
@@ -249,6 +261,11 @@ class ProbeManager:
                     "probe": spec.name, "type": spec.type, "reason": r.reason,
                     "failures": st.failures, "pids": pids,
                 })
+
+    @staticmethod
+    def _gated(w: _Watch, probe: str) -> bool:
+        now = time.monotonic()
+        return any(worker.gated(now) for worker in w.workers if worker.spec.name == probe)
 
     def _ready(self, w: _Watch, st: _ProbeState, r: ProbeResult) -> None:
         if st.ready_epoch == w.epoch:

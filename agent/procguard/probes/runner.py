@@ -45,14 +45,30 @@ class _Worker(threading.Thread):
         self.epoch = 0
         self.not_before = time.monotonic() + spec.start_delay
         self.started_pid: Optional[int] = None
+        # a process the agent started is not judged before it is ready (or its start
+        # timeout passed); an adopted one is running already
+        self.is_ready = True
+        self.ready_deadline = 0.0
 
-    def restart(self, epoch: int, pid: Optional[int]) -> None:
-        """A (re)start happened: hold checks for start_delay, then begin afresh."""
+    def restart(self, epoch: int, pid: Optional[int], ready_within: Optional[float] = None) -> None:
+        """A (re)start happened: hold checks for start_delay, then begin afresh; with
+        `ready_within`, the process is not ready until mark_ready() or that many seconds."""
         with self._cond:
             self.epoch = epoch
             self.started_pid = pid
             self.not_before = time.monotonic() + self.spec.start_delay
+            self.is_ready = ready_within is None
+            self.ready_deadline = time.monotonic() + (ready_within or 0.0)
             self._cond.notify_all()
+
+    def mark_ready(self) -> None:
+        with self._cond:
+            self.is_ready = True
+            self._cond.notify_all()
+
+    def gated(self, now: float) -> bool:
+        """Still starting: not ready, and the start timeout has not passed."""
+        return not self.is_ready and now < self.ready_deadline
 
     def stop(self) -> None:
         with self._cond:
@@ -172,6 +188,7 @@ class NotifyListener(_Worker):
     def _serve(self) -> None:
         seen_epoch = -1
         last_ping = time.monotonic()
+        was_armed = False
         while True:
             with self._cond:
                 if self._stopped:
@@ -179,9 +196,15 @@ class NotifyListener(_Worker):
                 if self.epoch != seen_epoch:                # (re)start: the clock starts
                     seen_epoch = self.epoch                 # after start_delay
                     last_ping = self.not_before
+                    was_armed = False
                 epoch = self.epoch
             now = time.monotonic()
-            armed = self.spec.opt("watchdog") and now >= self.not_before
+            # as systemd does, the watchdog runs only once the service is ready (READY=1,
+            # or its start judged good), or once its start timeout has passed
+            armed = bool(self.spec.opt("watchdog")) and now >= self.not_before and not self.gated(now)
+            if armed and not was_armed:
+                last_ping = max(last_ping, now)
+            was_armed = armed
             if armed and not self._current_pids():
                 last_ping = now                          # no process: nothing to time
             deadline = last_ping + self.interval
@@ -218,6 +241,7 @@ class NotifyListener(_Worker):
                 except ValueError:
                     pass
             if fields.get("READY") == "1":
+                self.mark_ready()
                 self.deliver(ProbeResult(self.spec.name, epoch, "ready", True, "READY=1", now, pid=pid))
             if "STATUS" in fields:
                 self.deliver(ProbeResult(self.spec.name, epoch, "status", True, fields["STATUS"][:200],

@@ -17,7 +17,9 @@ from ..config.model import Match
 from . import procfs
 from .procfs import Identity, Stat
 
-PIDFILE_SLACK = 2.0  # seconds of clock granularity between a fork and writing its pidfile
+# a start time is known to the clock tick (10 ms); a process that started later than its
+# pidfile was written is a PID reused since, never the writer's child
+PIDFILE_SLACK = 0.05
 
 
 @dataclass
@@ -54,45 +56,54 @@ class Scan:
         return self._uids[pid]
 
 
-def read_pidfile(path: str) -> Tuple[Optional[int], float]:
-    """(pid, mtime) from a pidfile, or (None, 0) when missing or unreadable."""
+def read_pidfile(path: str) -> Tuple[Optional[int], float, int]:
+    """(pid, mtime, owner uid) from a pidfile, or (None, 0, -1) when missing or unreadable."""
     try:
         with open(path) as handle:
+            st = os.fstat(handle.fileno())
             text = handle.read(64).strip()
-        mtime = os.stat(path).st_mtime
     except OSError:
-        return None, 0.0
-    return (int(text), mtime) if text.isdigit() else (None, 0.0)
+        return None, 0.0, -1
+    return (int(text) if text.isdigit() else None), st.st_mtime, st.st_uid
 
 
 def _uid_of(user: str) -> Optional[int]:
     try:
         return pwd.getpwnam(user).pw_uid
-    except KeyError:
+    except (KeyError, ValueError):
         return None
 
 
+Note = Tuple[str, int, str]  # (pidfile, pid, why it is not trusted)
+
+
 def candidates(match: Match, scan: Scan, parent_pids: Collection[int],
-               exclude: Collection[int]) -> Tuple[List[Identity], Optional[Tuple[str, int]]]:
+               exclude: Collection[int]) -> Tuple[List[Identity], Optional[Note]]:
     """Identities of processes satisfying every criterion of `match`.
 
-    The second value reports a stale pidfile as (path, pid), so the caller can log it.
+    The second value says why a pidfile was not trusted (stale, reused PID, wrong owner),
+    so the caller can log it. A pidfile is trusted only if root or `match.run_as` owns it,
+    and only for a process that started before it was written.
     """
+    run_as = _uid_of(match.run_as) if match.run_as else None
     if match.pidfile:
-        pid, mtime = read_pidfile(match.pidfile)
+        pid, mtime, owner = read_pidfile(match.pidfile)
         if pid is None:
             return [], None
+        if owner not in (0, os.geteuid(), run_as):
+            return [], (match.pidfile, pid, f"owned by uid {owner}, not root" + (f" or {match.run_as}" if run_as else ""))
         stat = scan.stats.get(pid) or procfs.read_stat(pid)
         if stat is None or stat.state in ("Z", "X"):
-            return [], (match.pidfile, pid)
-        started = procfs.boot_time() + stat.start_ticks / procfs.CLK_TCK
-        if started > mtime + PIDFILE_SLACK:
-            return [], (match.pidfile, pid)  # the PID was reused after the file was written
+            return [], (match.pidfile, pid, "no such process")
+        if procfs.started_wall(stat.start_ticks) > mtime + PIDFILE_SLACK:
+            return [], (match.pidfile, pid, "the process started after the file was written")
         pool = [pid]
     else:
         pool = list(scan.stats)
     pattern = re.compile(match.cmdline) if match.cmdline else None
     uid = _uid_of(match.user) if match.user else None
+    if uid is None and match.pidfile and run_as is not None:
+        uid = run_as  # a pidfile's process must run as start.user: the second property
     found: List[Identity] = []
     for pid in pool:
         if pid in exclude:
@@ -106,7 +117,7 @@ def candidates(match: Match, scan: Scan, parent_pids: Collection[int],
             continue
         if match.exe is not None and scan.exe(pid) != match.exe:
             continue
-        if match.user is not None and (uid is None or scan.uid(pid) != uid):
+        if (match.user is not None or uid is not None) and (uid is None or scan.uid(pid) != uid):
             continue
         if pattern is not None or match.argv is not None:
             argv = scan.cmdline(pid)

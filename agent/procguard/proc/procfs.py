@@ -7,6 +7,7 @@ process is known by its Identity: (pid, start time in clock ticks since boot, bo
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Iterator, Optional, Tuple
 
@@ -38,6 +39,13 @@ def boot_time() -> float:
     return _BTIME
 
 
+def started_wall(start_ticks: int) -> float:
+    """Wall-clock time a process started, to the clock tick: the boot instant is taken from
+    CLOCK_BOOTTIME (what the kernel counts start times on), not btime's whole seconds."""
+    booted = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    return booted + start_ticks / CLK_TCK
+
+
 @dataclass(frozen=True)
 class Identity:
     """What makes a process this process, and not a later one with the same PID."""
@@ -48,7 +56,7 @@ class Identity:
 
     @property
     def started_at(self) -> float:
-        return boot_time() + self.start_ticks / CLK_TCK
+        return started_wall(self.start_ticks)
 
 
 @dataclass(frozen=True)

@@ -84,16 +84,33 @@ def load_public_key(data: bytes) -> Ed25519PublicKey:
     return key
 
 
+MAX_REVOKED_BYTES = 1024 * 1024
+
+
 def read_revoked(path: PathLike) -> Tuple[FrozenSet[str], List[str]]:
     """Key ids from a revocation list (one per line, `#` starts a comment); and problems.
 
-    A missing file means nothing is revoked. A line that is not a key id is reported,
-    not fatal: the other revocations must still hold.
+    A missing file means nothing is revoked (whether it may be missing is the caller's
+    decision). Any line that is not a key id, a byte-order mark, text that is not UTF-8 or
+    a file too large is a problem: the caller refuses configs until it is fixed, because a
+    revocation it cannot read is a revocation it might be missing.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_REVOKED_BYTES + 1)
     except FileNotFoundError:
         return frozenset(), []
+    except OSError as exc:
+        return frozenset(), [f"{path}: cannot be read ({exc.strerror or exc})"]
+    if len(raw) > MAX_REVOKED_BYTES:
+        return frozenset(), [f"{path}: larger than {MAX_REVOKED_BYTES // 1024} KiB"]
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return frozenset(), [f"{path}:1: starts with a byte-order mark; save it as plain UTF-8 without BOM"]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = raw[:exc.start].count(b"\n") + 1
+        return frozenset(), [f"{path}:{where}: not UTF-8 text; one 16-hex-digit key id per line"]
     ids, problems = set(), []
     for lineno, line in enumerate(text.splitlines(), 1):
         entry = line.split("#", 1)[0].strip().lower()
@@ -120,6 +137,7 @@ class TrustStore:
     trusted_dir: str = ""
     revoked_path: str = ""
     problems: List[str] = field(default_factory=list)
+    revocation_problems: List[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, trusted_dir: PathLike, revoked_path: Optional[PathLike] = None) -> TrustStore:
@@ -130,7 +148,8 @@ class TrustStore:
         """
         store = cls(trusted_dir=str(trusted_dir), revoked_path=str(revoked_path or ""))
         if revoked_path is not None:
-            store.revoked, store.problems = read_revoked(revoked_path)
+            store.revoked, store.revocation_problems = read_revoked(revoked_path)
+            store.problems.extend(store.revocation_problems)
         directory = Path(trusted_dir)
         if not directory.is_dir():
             store.problems.append(f"{directory}: trusted key directory does not exist")

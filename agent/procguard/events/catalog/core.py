@@ -62,12 +62,37 @@ MESSAGES = (
             "A remembered or pidfile PID now belongs to a different process. It is neither "
             "adopted nor signalled."),
     Message("PG1018", "stale_pidfile", "notice", "stale pidfile ignored",
-            ("watch", "pidfile", "pid"),
-            "The pidfile names a process that started after the file was written, or none."),
+            ("watch", "pidfile", "pid", "reason"),
+            "The pidfile is not trusted, and its PID neither adopted nor signalled: `reason` "
+            "says why (no such process; the process started after the file was written, so "
+            "the PID was reused; or the file is owned by someone other than root or the "
+            "watch's start.user).",
+            "If the owner is wrong, fix who writes the pidfile; otherwise none."),
     Message("PG1019", "orphan_reaped", "debug", "orphan reaped",
             ("pid", "status"),
             "As child subreaper, the agent reaped a process left behind by a watched service."),
     Message("PG1020", "detector_fallback", "warning", "pidfd unavailable, polling /proc",
             ("reason", "interval"),
             "The kernel or Python lacks pidfd_open; deaths are noticed by polling."),
+    Message("PG1021", "process_exited_planned", "info", "process ended as planned",
+            ("watch", "pid", "status", "reason"),
+            "A watched process ended because the agent stopped it or was told to expect it: "
+            "`reason` is restart (an operator's `procguard restart`), stall (a probe declared "
+            "it stalled), stop (the agent stopped it: a start that never became ready), "
+            "launcher (a forking daemon's start command exited 0 after starting the daemon), "
+            "expected_exit (an exit code in no_restart_exit_codes) or paused (the watch is "
+            "paused for planned work). Not an alarm; a crash is PG1005.",
+            "None."),
+    Message("PG1022", "watch_broken", "crit", "internal error, watch set aside",
+            ("watch", "error", "report"),
+            "A bug in the agent while handling this watch. The watch is set aside (state "
+            "broken): its processes keep running, but nothing is restarted for it. Every other "
+            "watch carries on. `report` is a file with the traceback.",
+            "Send the report to the developers; `procguard restart NAME` (or a reload that "
+            "changes the watch) starts it afresh."),
+    Message("PG1023", "internal_error", "crit", "internal error, the agent carries on",
+            ("error", "report"),
+            "A bug in the agent outside any one watch's handling. The agent carried on; "
+            "`report` is a file with the traceback.",
+            "Send the report to the developers; check `procguard status`."),
 )

@@ -91,6 +91,13 @@ MESSAGES: Tuple[Message, ...] = (
             ("file", "kind"),
             "A file the configuration depends on is missing.",
             "Install the file, or correct its path in the agent settings."),
+    Message("PG6014", "config_refused_bad_revocation_list", "alert",
+            "configuration refused: revocation list unreadable",
+            ("config", "revoked", "problem"),
+            "A line of the revocation list is not a key id, or the file is not plain UTF-8 (a "
+            "byte-order mark, say). A revocation the agent cannot read might be one it is "
+            "missing, so no config is admitted until it is fixed. " + _KEEP,
+            "Fix the file: one 16-hex-digit key id per line, `#` starts a comment."),
     Message("PG6020", "unsigned_mode", "alert",
             "running with --allow-unsigned: configs are not verified",
             ("config",),
@@ -178,6 +185,7 @@ REFUSAL_MESSAGES: Dict[str, str] = {
     "bad_not_after": "config_refused_bad_not_after",
     "unsafe_file": "unsafe_file",
     "missing_file": "file_missing",
+    "bad_revocation_list": "config_refused_bad_revocation_list",
     "invalid": "config_refused",
     "check_failed": "config_refused",
 }
