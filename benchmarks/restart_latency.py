@@ -9,6 +9,16 @@ stamps and ours are on one clock):
                         process has exec'd (Popen returns after exec succeeded)
 Then, with nothing happening, the agent's CPU time over --idle seconds and its RSS.
 
+With --cgroups all (the default of `make bench`) every size runs three times in the same
+run: with cgroups off (process groups); with a cgroup per watch as the agent runs by
+default (deaths check the watch's cgroup for left-overs; the replacement is the watch's
+prepared start, already in its cgroup, let through its gate); and with a cgroup per watch
+but no prepared start (each start is placed in its cgroup before exec, which waits for
+the kernel's RCU grace period). The table gives each replacement median over the one with
+cgroups off (issue 11: at most 1.5). With a prepared start, PG1004 is logged when the gate
+opens; `exec_lag_ms` (measured once per run, outside the agent) is the time from opening a
+gate to the program running.
+
 Run: make bench   (or .venv/bin/python benchmarks/restart_latency.py --help)
 Writes benchmarks/results/restart_latency.json and prints a Markdown table.
 """
@@ -28,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -92,7 +102,7 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def run_procguard(n: int, kills: int, idle: float, python: str) -> Dict[str, object]:
+def run_procguard(n: int, kills: int, idle: float, python: str, cgroups: str = "off") -> Dict[str, object]:
     tag = str(700000 + random.randrange(99999))
     work = tempfile.mkdtemp(prefix=f"pg-bench-{n}-")
     watches = [{"name": f"w{i}", "start": {"argv": ["/bin/sleep", f"{tag}{i:03d}"], "ready": {"alive_for": 0}},
@@ -103,11 +113,18 @@ def run_procguard(n: int, kills: int, idle: float, python: str) -> Dict[str, obj
         json.dump({"version": 1, "watches": watches}, handle)
     stderr_path = os.path.join(work, "agent.stderr")
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "agent"))
+    cgroup_path = f"procguard-bench/{os.path.basename(work)}"
+    tree = ["--cgroup-path", cgroup_path] if cgroups != "off" else ["--cgroups", "off"]
+    if cgroups == "unprepared":
+        settings = os.path.join(work, "agent.yaml")
+        with open(settings, "w") as handle:
+            handle.write("cgroups: {prepare: false}\n")
+        tree += ["--settings", settings]
     with open(stderr_path, "w") as err:
         agent = subprocess.Popen(
             [python, "-m", "procguard.cli.main", "agent", "--config", config, "--allow-unsigned",
              "--state-dir", os.path.join(work, "state"), "--socket", os.path.join(work, "ctl.sock"),
-             "--syslog-socket", "", "--monotonic-stamps"], stderr=err, env=env)
+             "--syslog-socket", "", "--monotonic-stamps", *tree], stderr=err, env=env)
     tail = EventTail(stderr_path)
     pids: Dict[str, int] = {}
     try:
@@ -142,7 +159,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str) -> Dict[str, obj
         used = (cpu_ticks(agent.pid) - before) / CLK_TCK
         wall = time.monotonic() - t_before
         return {
-            "n": n, "kills": kills,
+            "n": n, "kills": kills, "cgroups": cgroups,
             "detect_ms": {"median": statistics.median(detect), "p95": percentile(detect, 0.95)},
             "replace_ms": {"median": statistics.median(replace), "p95": percentile(replace, 0.95)},
             "idle_cpu_percent": 100 * used / wall, "idle_seconds": round(wall, 1),
@@ -157,7 +174,57 @@ def run_procguard(n: int, kills: int, idle: float, python: str) -> Dict[str, obj
             except ProcessLookupError:
                 pass
         reap()
+        if cgroups != "off":
+            remove_cgroups(cgroup_path)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def remove_cgroups(rel: str) -> None:
+    """The bench's own cgroups, in every hierarchy, once their processes are gone."""
+    sys.path.insert(0, os.path.join(REPO, "agent"))
+    from procguard.cgroups.mounts import hierarchies, read_host
+
+    for h in hierarchies(*read_host()):
+        top = h.directory(os.path.join(h.own, rel))
+        for directory, _dirs, _files in sorted(os.walk(top), key=lambda d: -len(d[0])):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    os.rmdir(directory)
+                    break
+                except OSError:
+                    time.sleep(0.05)  # the killed services are still leaving it
+        try:
+            os.rmdir(os.path.dirname(top))
+        except OSError:
+            pass
+
+
+def exec_lag_ms(rounds: int = 30) -> Dict[str, float]:
+    """From opening a prepared start's gate to its program running (polled in /proc)."""
+    sys.path.insert(0, os.path.join(REPO, "agent"))
+    from procguard.config.model import Start
+    from procguard.spawn import Launch, ProcessSpawner, open_gate
+
+    start = Start(argv=("/bin/sleep", "3600"), shell=False, user=None, group=None, env=(), cwd="/", timeout=30,
+                  alive_for=0, ready_probe=None, umask=None)
+    lags = []
+    for _ in range(rounds):
+        held = ProcessSpawner().spawn("bench", start, {}, Launch(rlimits=((7, (1024, 1024)),), hold=True))
+        time.sleep(0.01)
+        t0 = time.monotonic()
+        open_gate(held)
+        while True:
+            try:
+                with open(f"/proc/{held.pid}/cmdline", "rb") as handle:
+                    if handle.read().startswith(b"/bin/sleep"):
+                        break
+            except OSError:
+                break
+        lags.append((time.monotonic() - t0) * 1000)
+        os.kill(held.pid, signal.SIGKILL)
+        os.waitpid(held.pid, 0)
+    return {"median": statistics.median(lags), "p95": percentile(lags, 0.95)}
 
 
 def reap() -> None:
@@ -170,13 +237,19 @@ def reap() -> None:
             return
 
 
-def table(results: List[Dict[str, object]]) -> str:
-    rows = ["| watched N | death → detection, median / p95 | death → replacement running, median / p95 "
-            "| idle CPU (% of a core) | RSS |",
-            "|---|---|---|---|---|"]
+def table(results: List[Dict[str, object]], lag_ms: float = 0.0) -> str:
+    rows = ["| watched N | process tree | death → detection, median / p95 | death → replacement running, median / p95 "
+            "| ÷ process group (with exec lag) | idle CPU (% of a core) | RSS |",
+            "|---|---|---|---|---|---|---|"]
+    off = {r["n"]: r["replace_ms"]["median"] for r in results if r.get("cgroups") == "off"}  # type: ignore[index]
+    names = {"off": "process group", "on": "cgroup", "unprepared": "cgroup, no prepared start"}
     for r in results:
         d, p = r["detect_ms"], r["replace_ms"]
-        rows.append(f"| {r['n']} | {d['median']:.2f} / {d['p95']:.2f} ms | {p['median']:.2f} / {p['p95']:.2f} ms | "
+        # a prepared start's program runs `lag_ms` after its PG1004: counted in the ratio
+        extra = lag_ms if r.get("cgroups") == "on" else 0.0
+        ratio = f"{(p['median'] + extra) / off[r['n']]:.2f}" if r.get("cgroups") != "off" and off.get(r["n"]) else "-"
+        rows.append(f"| {r['n']} | {names[str(r.get('cgroups'))]} | "
+                    f"{d['median']:.2f} / {d['p95']:.2f} ms | {p['median']:.2f} / {p['p95']:.2f} ms | {ratio} | "
                     f"{r['idle_cpu_percent']:.3f} % over {r['idle_seconds']:.0f} s | {r['rss_mib']:.1f} MiB |")
     return "\n".join(rows)
 
@@ -188,16 +261,24 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measurement")
     parser.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable,
                         help="interpreter for the agent (default: Debian's python3, as the Ansible role deploys it)")
+    parser.add_argument("--cgroups", choices=("all", "on", "off", "unprepared"), default="all",
+                        help="a cgroup per watch (on), process groups only (off), cgroups without prepared "
+                             "starts (unprepared), or all three in one run (default)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "restart_latency.json"))
     args = parser.parse_args()
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # orphaned services become ours to reap
-    results = [run_procguard(int(n), args.kills, args.idle, args.python) for n in args.sizes.split(",")]
+    modes = ("off", "on", "unprepared") if args.cgroups == "all" else (args.cgroups,)
+    results = [run_procguard(int(n), args.kills, args.idle, args.python, cgroups)
+               for n in args.sizes.split(",") for cgroups in modes]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
-            "kernel": os.uname().release, "python": sys.version.split()[0]}
+    meta: Dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+                            "kernel": os.uname().release, "python": sys.version.split()[0],
+                            "exec_lag_ms": exec_lag_ms()}
     with open(args.out, "w") as handle:
         json.dump({"meta": meta, "procguard": results}, handle, indent=2)
-    print(table(results))
+    lag = meta["exec_lag_ms"]
+    print(table(results, lag["median"]))
+    print(f"\nprepared start: gate opened -> program running, median {lag['median']:.2f} ms, p95 {lag['p95']:.2f} ms")
     return 0
 
 

@@ -69,7 +69,7 @@ class Engine(TreeEnv):
         self.tree: ProcessTree = tree or GroupTree("no cgroup tree given")
         self.outputs = Outputs(settings.service_log_dir, settings.state_dir, self.loop, self.emit)
         self.start_order = StartOrder(lambda: self.units, self.emit, self.guard)
-        self._tree_init()
+        self._tree_init(prepare=settings.cgroups.get("prepare", True) is not False)
         self.watcher: Watcher
         if settings.detector != "poll" and PidfdWatcher.available():
             self.watcher = PidfdWatcher(self.loop.epoll)
@@ -90,19 +90,7 @@ class Engine(TreeEnv):
 
     def spawn(self, watch: Watch) -> Spawned:
         assert watch.start is not None
-        extra: Dict[str, str] = {}
-        for observer in self.observers:
-            extra.update(observer.env_for(watch.name))
-        start = watch.start
-        launch, close = self.launch_for(watch)
-        try:
-            spawned = self.reaper.launch(watch.name, lambda: self.spawner.spawn(watch.name, start, extra, launch),
-                                         lambda spawned: spawned.pid)
-        finally:
-            for fd in close:
-                os.close(fd)
-        self.after_spawn(watch, spawned.pid)
-        return spawned
+        return self.start_process(watch)  # tree_env.py: its cgroup, limits, output, prepared start
 
     def watch_pid(self, identity: Identity, watch: str) -> bool:
         if not self.watcher.add(identity):
@@ -179,6 +167,7 @@ class Engine(TreeEnv):
             observer.unit_event(what, unit, info)
         if what == "state":
             self.start_order.changed()
+            self.state_changed(unit)
 
     # ================================================================ config
     def load_file(self, by: str) -> Dict[str, Any]:
@@ -380,6 +369,7 @@ class Engine(TreeEnv):
         for unit in self.units.values():
             unit.close()
         self.outputs.close()
+        self.prepared.close()
         self.watcher.close()
         self.loop.close()
         self.emitter.close()

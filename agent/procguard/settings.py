@@ -106,6 +106,10 @@ def _syslog_socket(value: Any) -> Optional[str]:
     return None if value == "" else _path(value)
 
 
+def _bool(value: Any) -> Optional[str]:
+    return None if isinstance(value, bool) else f"must be true or false, not {value!r}"
+
+
 def _cgroup_mode(value: Any) -> Optional[str]:
     return None if value in ("auto", "off") else f"must be auto or off, not {value!r}"
 
@@ -131,7 +135,7 @@ TOP: Dict[str, Check] = {
 }
 NESTED: Dict[str, Dict[str, Check]] = {
     "syslog": {"facility": _facility, "socket": _syslog_socket},
-    "cgroups": {"mode": _cgroup_mode, "fs": _path, "path": _cgroup_path},
+    "cgroups": {"mode": _cgroup_mode, "fs": _path, "path": _cgroup_path, "prepare": _bool},
     "pull": {"url": _url, "ca_bundle": _path, "pinned_sha256": _pin, "interval": _positive_duration,
              "timeout": _positive_duration},
 }

@@ -35,6 +35,7 @@ class SpawnError(Exception):
 class Spawned:
     pid: int
     argv: Sequence[str]
+    gate: int = -1  # a start held at its gate (Launch.hold): open_gate() lets it run
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Launch:
     rlimits: Tuple[Tuple[int, Tuple[int, int]], ...] = ()  # (RLIMIT_*, (soft, hard))
     stdout: Optional[int] = None                           # None: /dev/null
     stderr: Optional[int] = None
+    hold: bool = False                                     # prepare it, but leave the gate shut
 
     @property
     def gated(self) -> bool:
@@ -144,28 +146,49 @@ class ProcessSpawner:
         # The Reaper owns the exit status. Marking the Popen as finished keeps subprocess's
         # own clean-up from ever calling waitpid on a PID that may later be reused.
         proc.returncode = 0
-        if launch.gated:
-            os.close(gate_r)
-            _open_gate(proc.pid, gate_w, launch)
-        return Spawned(pid=proc.pid, argv=tuple(argv))
+        if not launch.gated:
+            return Spawned(pid=proc.pid, argv=tuple(argv))
+        os.close(gate_r)
+        _prepare(proc.pid, gate_w, launch)
+        spawned = Spawned(pid=proc.pid, argv=tuple(argv), gate=gate_w)
+        if not launch.hold and not open_gate(spawned):
+            raise SpawnError("the prepared process ended before it could run")
+        return spawned
 
 
-def _open_gate(pid: int, gate_w: int, launch: Launch) -> None:
-    """Place and limit the waiting process, then let it exec; on failure it never runs."""
+def _prepare(pid: int, gate_w: int, launch: Launch) -> None:
+    """Place and limit the process waiting at its gate; on failure it never runs."""
     try:
         if launch.place is not None:
             launch.place(pid)
         for which, pair in launch.rlimits:
             resource.prlimit(pid, which, pair)
-        os.write(gate_w, b"\n")
     except (OSError, ValueError, RuntimeError) as exc:
+        os.close(gate_w)
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         raise SpawnError(f"could not prepare the process: {exc}") from None
+
+
+def open_gate(spawned: Spawned) -> bool:
+    """Let a prepared process exec its program; False when it is gone already."""
+    try:
+        os.write(spawned.gate, b"\n")
+        return True
+    except OSError:
+        return False
     finally:
-        os.close(gate_w)
+        os.close(spawned.gate)
+
+
+def close_gate(spawned: Spawned) -> None:
+    """Never let it run: at end of file the gate exits (126)."""
+    try:
+        os.close(spawned.gate)
+    except OSError:
+        pass
 
 
 def _check_program(program: str, search_path: str) -> None:

@@ -8,16 +8,22 @@ routing: the engine owns `tree` (cgroups/) and `outputs` (output/), built by ass
 from __future__ import annotations
 
 import functools
+import os
 import signal
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import states
 from .cgroups import cgfs
 from .cgroups.tree import ProcessTree
 from .children.status import describe_status
 from .config.limits_spec import describe_limit
 from .config.model import Config, Watch
 from .output.manager import Outputs
-from .spawn import Launch
+from .children.reaper import Reaper
+from .loop import Loop
+from .observer import WatchObserver
+from .prepared import PreparedStarts
+from .spawn import Launch, Spawned, SpawnError, Spawner
 from .unit import WatchUnit
 from .unit_files import double_supervision
 
@@ -27,9 +33,16 @@ class TreeEnv:
     outputs: Outputs
     units: Dict[str, WatchUnit]
     emit: Callable[..., None]
+    observers: List[WatchObserver]
+    reaper: Reaper
+    spawner: Spawner
+    loop: Loop
 
-    def _tree_init(self) -> None:
+    def _tree_init(self, prepare: bool) -> None:
         self._oom_seen: Dict[str, Optional[int]] = {}
+        self.prepared = PreparedStarts(self.reaper.release)
+        self.prepare_starts = prepare and self.tree.kind == "cgroup"
+        self.tree.aside = self.prepared.pid_of
         self.emit("process_tree_mode", mode=self.tree.kind, detail=self.tree.describe())
 
     # ---------------------------------------------------------------- a config in force
@@ -52,9 +65,44 @@ class TreeEnv:
         for name, program, unit in double_supervision(watches):
             self.emit("double_supervision", watch=name, program=program, unit=unit)
         self.outputs.configure(watches)
+        self.prepared.keep({w.name: w.fingerprint for w in watches})
 
     # ---------------------------------------------------------------- starting
-    def launch_for(self, watch: Watch) -> Tuple[Launch, List[int]]:
+    def start_process(self, watch: Watch) -> Spawned:
+        """A process of `watch` running its program: the prepared start, or a new one."""
+        ready = self.prepared.take(watch) if self.prepare_starts else None
+        if ready is None:
+            ready = self._launch(watch, hold=False)
+        self.after_spawn(watch, ready.pid)
+        if self.prepare_starts and not watch.systemd_unit:
+            self.loop.call_later(0.0, functools.partial(self._prepare_next, watch))
+        return Spawned(ready.pid, ready.argv)
+
+    def _launch(self, watch: Watch, hold: bool) -> Spawned:
+        assert watch.start is not None
+        start = watch.start
+        extra: Dict[str, str] = {}
+        for observer in self.observers:
+            extra.update(observer.env_for(watch.name))
+        launch, close = self.launch_for(watch, hold)
+        try:
+            return self.reaper.launch(watch.name, lambda: self.spawner.spawn(watch.name, start, extra, launch),
+                                      lambda spawned: spawned.pid)
+        finally:
+            for fd in close:
+                os.close(fd)
+
+    def _prepare_next(self, watch: Watch) -> None:
+        """Off the restart path: the next process of the watch, placed, waiting at its gate."""
+        unit = self.units.get(watch.name)
+        if unit is None or unit.watch.fingerprint != watch.fingerprint or self.prepared.has(watch.name):
+            return
+        try:
+            self.prepared.add(watch, self._launch(watch, hold=True))
+        except SpawnError:
+            pass  # the next start will say why, as start_failed
+
+    def launch_for(self, watch: Watch, hold: bool = False) -> Tuple[Launch, List[int]]:
         """The Launch of a process of `watch`, and the fds to close once it started."""
         if watch.systemd_unit:
             return Launch(), []  # systemctl only asks systemd; nothing of ours to place
@@ -62,11 +110,15 @@ class TreeEnv:
         gated = self.tree.kind == "cgroup"
         rlimits = tuple((which, pair) for _key, which, pair in watch.limits.rlimits())
         place = functools.partial(self.tree.place, watch.name) if gated else None
-        return Launch(place=place, rlimits=rlimits, stdout=out, stderr=err), close
+        return Launch(place=place, rlimits=rlimits, stdout=out, stderr=err, hold=hold and gated), close
 
     def after_spawn(self, watch: Watch, pid: int) -> None:
         if self.tree.kind != "cgroup" and not watch.systemd_unit:
             self.tree.place(watch.name, pid)  # the session it leads is its tree
+
+    def state_changed(self, unit: WatchUnit) -> None:
+        if unit.state in (states.GAVE_UP, states.BROKEN):
+            self.prepared.discard(unit.name)  # no start is near: do not keep one waiting
 
     # ---------------------------------------------------------------- UnitEnv: trees
     def stop_tree(self, unit: WatchUnit, groups: List[int], sig: int) -> None:

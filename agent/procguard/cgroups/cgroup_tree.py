@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..config.model import Watch
 from . import cgfs, limits
@@ -43,6 +43,9 @@ class CgroupTree:
         self._dirs: Dict[str, Dict[str, Tuple[int, str]]] = {}   # watch -> controller -> (version, dir)
         self._procs: Dict[str, List[str]] = {}                  # watch -> cgroup.procs files to join
         self._limits: Dict[str, Dict[str, LimitState]] = {}
+        # a process of the watch's cgroup that is not the watch's (a prepared start, which
+        # waits to become the next process): left out of members, stops and left-overs
+        self.aside: Callable[[str], Optional[int]] = lambda watch: None
 
     # ---------------------------------------------------------------- set-up
     def base_dir(self, h: Hierarchy) -> str:
@@ -140,7 +143,10 @@ class CgroupTree:
 
     def members(self, watch: str) -> List[int]:
         track = self._track(watch)
-        return cgfs.read_pids(os.path.join(track, "cgroup.procs")) if track else []
+        if track is None:
+            return []
+        aside = self.aside(watch)
+        return [p for p in cgfs.read_pids(os.path.join(track, "cgroup.procs")) if p != aside]
 
     def has_members(self, watch: str, groups: Sequence[int] = ()) -> bool:
         if groups:
@@ -175,7 +181,10 @@ class CgroupTree:
         if not dirs:
             return TreeInfo()
         track = dirs[""][1]
-        return TreeInfo(cgroup=track, usage=self._usage(dirs), limits=dict(self._limits.get(watch, {})))
+        usage = self._usage(dirs)
+        if usage.tasks and self.aside(watch) is not None:
+            usage.tasks -= 1  # the prepared start is not the watch's
+        return TreeInfo(cgroup=track, usage=usage, limits=dict(self._limits.get(watch, {})))
 
     def _usage(self, dirs: Dict[str, Tuple[int, str]]) -> Usage:
         track = dirs[""][1]

@@ -19,6 +19,7 @@ class TreeSettings:
     mode: str = "auto"              # auto: a cgroup where one can be written; off: process groups
     fs: str = DEFAULT_FS            # where cgroup file systems are mounted
     path: Optional[str] = None      # below the agent's own cgroup; default: its own, or "procguard" at the root
+    prepare: bool = True            # a prepared start per watch (prepared.py); read by the engine
 
 
 def choose(settings: TreeSettings, host: Optional[Tuple[str, str]] = None) -> Union[CgroupTree, GroupTree]:

@@ -3,7 +3,7 @@ services it started (groups.py). No limits, no usage figures: status and `check`
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from ..config.limits_spec import describe_limit
 from ..config.model import Watch
@@ -20,6 +20,7 @@ class GroupTree:
         self.why = why
         self.sessions = Sessions()
         self._limits: Dict[str, Dict[str, LimitState]] = {}
+        self.aside: Callable[[str], Optional[int]] = lambda watch: None  # no prepared starts here
 
     def describe(self) -> str:
         return f"process group and session ({self.why})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Protocol, Sequence
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence
 
 from ..config.model import Watch
 
@@ -46,6 +46,7 @@ class TreeInfo:
 
 class ProcessTree(Protocol):
     kind: str                       # "cgroup" or "process-group"
+    aside: Callable[[str], Optional[int]]  # a PID in the watch's tree that is not the watch's
 
     def describe(self) -> str: ...
     def configure(self, watches: Sequence[Watch]) -> Dict[str, Dict[str, LimitState]]: ...

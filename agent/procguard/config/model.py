@@ -190,8 +190,9 @@ def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Watch:
 def systemd_start(unit: str, timeout: float = 30.0) -> Start:
     """A systemd_unit watch starts through systemd: `systemctl restart --no-block UNIT` returns
     at once, and the unit's MainPID is then found and watched like a forking daemon's."""
+    # alive_for = timeout: systemctl always exits first, so its exit 0 reads as a launcher's
     return Start(argv=("systemctl", "restart", "--no-block", unit), shell=False, user=None, group=None, env=(),
-                 cwd="/", timeout=timeout, alive_for=0.0, ready_probe=None, umask=None)
+                 cwd="/", timeout=timeout, alive_for=timeout, ready_probe=None, umask=None)
 
 
 def systemd_reload(unit: str) -> ReloadSpec:
