@@ -47,7 +47,7 @@ def programs(doc: Dict[str, Any]) -> Iterator[Program]:
         reload_argv = (merged.get("reload") or {}).get("argv")
         if reload_argv:
             yield from _argv(here + ("reload", "argv"), reload_argv, False, f"reload command of watch {name}",
-                             (start or {}).get("user"), "/", SERVICE_PATH)
+                             None, "/", SERVICE_PATH)  # run as root, like escalation commands
         for p_index, probe in enumerate(merged.get("probes", [])):
             if probe["type"] == "exec":
                 yield from _argv(here + ("probes", p_index, "argv"), probe["argv"], False,
