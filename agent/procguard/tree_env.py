@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import resource
 import signal
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -28,6 +29,10 @@ from .unit import WatchUnit
 from .unit_files import double_supervision
 
 
+FDS_BASE = 64       # epoll, the control socket, syslog, the checking child, pipes
+FDS_PER_WATCH = 6   # a pidfd or two, the output FIFO (two ends) and file, a prepared start's gate
+
+
 class TreeEnv:
     tree: ProcessTree
     outputs: Outputs
@@ -43,6 +48,7 @@ class TreeEnv:
         self.prepared = PreparedStarts(self.reaper.release)
         self.prepare_starts = prepare and self.tree.kind == "cgroup"
         self.tree.aside = self.prepared.pid_of
+        self._service_nofile: Optional[Tuple[int, int]] = None  # what services get once we raised ours
         self.emit("process_tree_mode", mode=self.tree.kind, detail=self.tree.describe())
 
     # ---------------------------------------------------------------- a config in force
@@ -64,8 +70,27 @@ class TreeEnv:
             self._oom_seen[watch.name] = self.tree.oom_kills(watch.name)
         for name, program, unit in double_supervision(watches):
             self.emit("double_supervision", watch=name, program=program, unit=unit)
+        self._enough_files(len(watches))
         self.outputs.configure(watches)
         self.prepared.keep({w.name: w.fingerprint for w in watches})
+
+    def _enough_files(self, watches: int) -> None:
+        """The agent holds a few fds per watch (pidfds, output FIFO and file, a prepared
+        start): raise its own soft RLIMIT_NOFILE when the unit's would run short, and give
+        services the limit they would have had (set at their gate)."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        need = FDS_BASE + FDS_PER_WATCH * watches
+        if need <= soft:
+            return
+        wanted = hard if hard == resource.RLIM_INFINITY or hard <= 2 * need else 2 * need
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (OSError, ValueError):
+            self.emit("files_limit_short", soft=soft, hard=hard, needed=need)
+            return
+        if self._service_nofile is None:
+            self._service_nofile = (soft, hard)
+        self.emit("files_limit_raised", soft=wanted, was=soft, needed=need)
 
     # ---------------------------------------------------------------- starting
     def start_process(self, watch: Watch) -> Spawned:
@@ -109,6 +134,8 @@ class TreeEnv:
         out, err, close = self.outputs.open_for(watch.name)
         gated = self.tree.kind == "cgroup"
         rlimits = tuple((which, pair) for _key, which, pair in watch.limits.rlimits())
+        if self._service_nofile is not None and watch.limits.nofile is None:
+            rlimits += ((resource.RLIMIT_NOFILE, self._service_nofile),)
         place = functools.partial(self.tree.place, watch.name) if gated else None
         return Launch(place=place, rlimits=rlimits, stdout=out, stderr=err, hold=hold and gated), close
 

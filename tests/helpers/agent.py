@@ -43,7 +43,8 @@ class Agent:
     """One agent process with its own state dir, socket, config and (optionally) syslog."""
 
     def __init__(self, directory: str, config_text: str, syslog_socket: str = "",
-                 extra_args: Optional[List[str]] = None, allow_unsigned: bool = True) -> None:
+                 extra_args: Optional[List[str]] = None, allow_unsigned: bool = True,
+                 wrapper: Optional[List[str]] = None) -> None:
         self.directory = directory
         self.config = os.path.join(directory, "watches.yaml")
         self.state_dir = os.path.join(directory, "state")
@@ -52,6 +53,7 @@ class Agent:
         self.syslog_socket = syslog_socket
         self.extra_args = list(extra_args or [])
         self.allow_unsigned = allow_unsigned
+        self.wrapper = list(wrapper or [])  # runs the agent through it (e.g. prlimit)
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.known_pids: set = set()
         # its own cgroups, never shared with another test's agent; --cgroups off in
@@ -71,7 +73,7 @@ class Agent:
             args.append("--allow-unsigned")
         if not any(a in ("--cgroup-path", "--cgroups") for a in self.extra_args):
             args += ["--cgroup-path", self.cgroup_path]
-        args += self.extra_args
+        args = self.wrapper + args + self.extra_args
         with open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(args, env=child_env(), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=err)

@@ -45,6 +45,8 @@ def test_limits_are_read_back_from_the_cgroup_and_rlimits_from_the_process(make_
     assert {k for k, v in limits.items() if v["enforced"]} == {"memory_max", "cpu_quota", "tasks_max"}
     assert not limits["memory_high"]["enforced"] and "cgroup v1" in limits["memory_high"]["reason"]
     agent.wait_event("PG1102", contains="limit=memory_high")
+    table = agent.cli("status").stdout
+    assert "process tree cgroup" in table and "svc: limit memory_high 48M NOT ENFORCED (memory_high needs" in table
     assert limits_line(pid, "Max open files") == ["1000", "2000"]
     assert limits_line(pid, "Max core file size") == ["0", "0"]
     assert limits_line(pid, "Max processes") == ["5000", "5000"]
@@ -66,3 +68,14 @@ def test_a_process_over_its_memory_limit_is_reported_as_oom_killed(make_agent, t
     assert w["tree"]["usage"]["oom_kills"] >= 1
     wait_until(lambda: [e for e in agent.events("PG1005") if "watch=hog" in e and "signal:KILL" in e], 5,
                what="the death itself, a SIGKILL")
+
+
+def test_an_agent_short_of_open_files_raises_its_own_limit_but_not_its_services(make_agent, tag):
+    """20 watches need about 184 fds (a few per watch); the unit gave the agent 100."""
+    watches = [{"name": f"w{i}", "start": {"argv": ["/bin/sleep", f"{tag}{i:02d}"], "ready": {"alive_for": 0}}}
+               for i in range(20)]
+    agent = make_agent(config_yaml(watches), wrapper=["/usr/bin/prlimit", "--nofile=100:4096", "--"]).start()
+    agent.wait_event("PG1113", contains="was=100")
+    assert limits_line(agent.proc.pid, "Max open files")[0] != "100"
+    pid = agent.wait_watch("w7", lambda w: w["state"] == "running")["pids"][0]
+    assert limits_line(pid, "Max open files") == ["100", "4096"], "services keep the limit they had"

@@ -135,7 +135,8 @@ def render_table(reply: Dict[str, Any]) -> str:
     cfg = agent["config"]
     lines = [f"procguard {agent['version']} on {agent['host']}, pid {agent['pid']}, "
              f"config serial {cfg['serial']} ({'signed by ' + cfg['key_id'] if cfg['signed'] else 'unsigned'}), "
-             f"detector {agent['detector']}"]
+             f"detector {agent['detector']}"
+             + (f", process tree {agent['process_tree']['kind']}" if agent.get("process_tree") else "")]
     if agent.get("last_refusal"):
         lines.append(f"LAST CONFIG REFUSED: {agent['last_refusal']['message']}")
     rows = [("WATCH", "STATE", "HEALTH", "INSTANCES", "PIDS", "RESTARTS", "LAST EXIT", "NOTE")]
@@ -146,6 +147,9 @@ def render_table(reply: Dict[str, Any]) -> str:
             how = f", last {'ok' if last.get('ok') else 'failed'} in {last.get('duration_ms')} ms" if last else ""
             why = f" ({last['reason']})" if last.get("reason") and not last.get("ok") else ""
             details.append(f"  {w['name']}: probe {p['name']} ({p['type']}) {p['state']}{how}{why}")
+        for key, limit in (w.get("limits") or {}).items():
+            if not limit.get("enforced"):
+                details.append(f"  {w['name']}: limit {key} {limit['value']} NOT ENFORCED ({limit.get('reason')})")
         for e in w.get("escalations") or []:
             if e.get("type") != "haproxy_agent_server" and e.get("state") not in (None, "idle"):
                 details.append(f"  {w['name']}: escalation {e['action']} {e['state']}")

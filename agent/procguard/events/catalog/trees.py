@@ -55,4 +55,14 @@ MESSAGES = (
             "The program this watch starts is the ExecStart= of an enabled systemd unit: two "
             "supervisors would fight over one daemon.",
             "Use `systemd_unit: UNIT` for this watch instead of `start:`, or disable the unit."),
+    Message("PG1113", "files_limit_raised", "notice", "open-files limit raised",
+            ("soft", "was", "needed"),
+            "The agent keeps a few files open per watch; its soft RLIMIT_NOFILE was too low for "
+            "this config and was raised. Services still get the limit they had.",
+            "Give the agent's unit a LimitNOFILE= that fits (the packaged unit's default)."),
+    Message("PG1114", "files_limit_short", "err", "open-files limit too low",
+            ("soft", "hard", "needed"),
+            "The agent may run out of file descriptors with this many watches, and could not "
+            "raise its limit.",
+            "Raise LimitNOFILE= in the agent's unit."),
 )
