@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Union
+import time
+from typing import Optional, Union
 
 PATTERN = r"^\s*([0-9]{1,12}(?:\.[0-9]{1,9})?)\s*(ms|s|m|h|d)?\s*$"
 MAX_SECONDS = 10 * 366 * 86400.0
@@ -41,3 +42,15 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60 and seconds % 60 == 0:
         return f"{seconds / 60:.0f}m"
     return f"{seconds:g}s"
+
+
+def iso_utc(epoch: float) -> str:
+    """A wall-clock instant as events and status show it: 2026-12-01T10:00:00Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def describe_until(until: Optional[float]) -> Optional[str]:
+    """A pause's end as events and status show it: an ISO time, "resume" (until resumed), or None."""
+    if until is None:
+        return None
+    return "resume" if math.isinf(until) else iso_utc(until)

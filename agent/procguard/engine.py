@@ -12,7 +12,7 @@ import functools
 import os
 import signal
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import __version__, states
 from .cgroups.group_tree import GroupTree
@@ -21,8 +21,12 @@ from .children.reaper import Reaper
 from .children.status import describe_status
 from .config.model import Config, Watch
 from .crash_report import write_error_report
+from .durations import iso_utc
 from .events.emitter import Emitter
-from .intake.admitter import Admitted, Admitter
+from .expiry import Expiry
+from .intake.admitter import Admitted, Admitter, Job
+from .intake.queue import CheckQueue
+from .intake.verdict import Verdict
 from .loop import Loop, TimerHandle, set_child_subreaper
 from .output.manager import Outputs
 from .observer import Companion, WatchObserver
@@ -41,6 +45,10 @@ from .tree_env import TreeEnv
 from .unit import WatchUnit
 from .watching.deaths import PidfdWatcher, PollWatcher, Watcher
 
+Offered = Callable[[Optional[Admitted], Optional[Refusal]], None]
+NOTHING_REPEAT = 3600.0  # seconds between two "nothing is watched" messages
+LATE_EXEC_RESCAN = 1.0   # seconds after start: one more scan for processes caught mid-exec
+
 
 class Engine(TreeEnv):
     def __init__(self, settings: Settings, emitter: Emitter, admitter: Admitter, spawner: Spawner,
@@ -55,6 +63,8 @@ class Engine(TreeEnv):
         self.loop = Loop(clock)
         self.units: Dict[str, WatchUnit] = {}
         self.pauses = Pauses(PauseStore(settings.state_dir), self, lambda: self.units, wall)
+        self.checks = CheckQueue(self.loop.post)
+        self.expiry = Expiry(self, wall)
         self.observers: List[WatchObserver] = []
         self.companions: List[Companion] = []
         self.config: Optional[Config] = None
@@ -171,33 +181,61 @@ class Engine(TreeEnv):
 
     # ================================================================ config
     def load_file(self, by: str) -> Dict[str, Any]:
-        """Read, admit and apply the config file; the old one stays on any refusal."""
+        """At start: read, admit and apply the config file (or the last good), waiting for
+        the check; nothing is watched yet, so nothing waits on the loop."""
         try:
             admitted = self.admitter.admit_file(self.settings.config, initial=self.config is None)
         except Refusal as refusal:
             self._refused(refusal)
-            return {"ok": False, "error": str(refusal), "code": refusal.code}
+            return self._outcome(None, refusal)
         self._put_in_force(admitted)
-        return {"ok": True, "serial": admitted.config.serial, "watches": len(self.units)}
+        return self._outcome(admitted, None)
 
-    def offer(self, path: str, data: bytes, sig: Optional[bytes], source: str) -> Admitted:
-        """Bytes from elsewhere (central pull): admitted like a file, applied, or Refusal raised."""
-        try:
-            admitted = self.admitter.admit_bytes(path, data, sig, source=source)
-        except Refusal as refusal:
+    def reload(self, by: str, done: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+        """Read the file again; the check runs beside the loop and `done` gets the outcome."""
+        self.emit("reload_requested", by=by)
+
+        def finished(admitted: Optional[Admitted], refusal: Optional[Refusal]) -> None:
+            for companion in self.companions:
+                companion.reloaded()
+            if done is not None:
+                done(self._outcome(admitted, refusal))
+        self.checks.submit("file", lambda: self.admitter.begin_file(self.settings.config), self._checked, finished)
+
+    def offer(self, path: str, data: bytes, sig: Optional[bytes], source: str, done: Offered) -> None:
+        """Bytes from elsewhere (central pull): admitted like a file, applied; `done` gets
+        (admitted, None) or (None, refusal) on the loop."""
+        self.checks.submit(None, lambda: self.admitter.begin_bytes(path, data, sig, source), self._checked, done)
+
+    def _checked(self, job: Optional[Job], verdict: Optional[Verdict],
+                 refusal: Optional[Refusal]) -> Tuple[Optional[Admitted], Optional[Refusal]]:
+        """Once per checked config, on the loop: finish the admission, put it in force."""
+        admitted: Optional[Admitted] = None
+        if refusal is None and job is not None and verdict is not None:
+            try:
+                admitted = self.admitter.finish(job, verdict)
+            except Refusal as late:
+                refusal = late
+        if refusal is not None:
             self._refused(refusal)
-            raise
-        self._put_in_force(admitted)
-        return admitted
+        elif admitted is not None:
+            self._put_in_force(admitted)
+        return admitted, refusal
+
+    def _outcome(self, admitted: Optional[Admitted], refusal: Optional[Refusal]) -> Dict[str, Any]:
+        if refusal is not None or admitted is None:
+            return {"ok": False, "error": str(refusal), "code": refusal.code if refusal else "invalid"}
+        return {"ok": True, "serial": admitted.config.serial, "watches": len(self.units)}
 
     def _refused(self, refusal: Refusal) -> None:
         self.last_refusal = {"code": refusal.code, "message": str(refusal),
-                             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.wall()))}
+                             "at": iso_utc(self.wall())}
 
     def _put_in_force(self, admitted: Admitted) -> None:
         self.apply(admitted.config)
         self.in_force = admitted
         self.last_refusal = None
+        self.expiry.track(admitted.config.path, admitted.config.serial, admitted.config.not_after)
 
     def apply(self, config: Config) -> None:
         plan = plan_reload(self.config, config)
@@ -288,23 +326,30 @@ class Engine(TreeEnv):
                 self.guard(unit, functools.partial(self._adopt, unit, scan, settle=True))
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
 
+    def _rescan_all(self) -> None:
+        scan = Scan.take()
+        for unit in self._parents_first(list(self.units.values())):
+            if unit.state in (states.RUNNING, states.STARTING, states.DOWN):
+                self.guard(unit, functools.partial(self._adopt, unit, scan, settle=True))
+
     def _adopt(self, unit: WatchUnit, scan: Scan, settle: bool = False) -> None:
         if unit.adopt(self.find(unit, scan)) and settle:
             unit.settle()
 
     # ================================================================ running
-    def setup(self) -> bool:
+    def setup(self) -> None:
         set_child_subreaper()
         self.reaper.central = True
         self.loop.on_signal(signal.SIGCHLD, self._on_sigchld)
         self.loop.on_signal(signal.SIGHUP, lambda: self._reload_quietly("SIGHUP"))
         self.loop.on_signal(signal.SIGTERM, lambda: self.stop("TERM"))
         self.loop.on_signal(signal.SIGINT, lambda: self.stop("INT"))
-        result = self.load_file("start")
-        if not result["ok"] and self.config is None and not self.settings.pull.get("url"):
-            return False  # nothing to run, and nowhere to get it from
-        # With a pull URL, a fresh host (no config yet) keeps running and waits for its
-        # first signed config from the server: that is how an autoscaled server boots.
+        self.load_file("start")
+        # Never exit for a config reason: with nothing it can safely enforce, the agent stays
+        # up with zero watches, says so, serves status and takes a new config at once (by
+        # reload, or by pull: that is how an autoscaled server boots).
+        if self.config is None:
+            self._nothing_in_force()
         for companion in self.companions:
             companion.start()
         self.emit("agent_started", version=__version__, config=self.settings.config,
@@ -314,16 +359,18 @@ class Engine(TreeEnv):
         if self.notifier.watchdog_interval:
             self._watchdog()
         self.loop.call_later(self.settings.sweep_interval, self._sweep)
+        # a process the previous agent started in the instant it was killed may not have
+        # exec'd yet when we scanned: look once more shortly, so a duplicate shows as excess
+        self.loop.call_later(LATE_EXEC_RESCAN, self._rescan_all)
         if self.watcher.poll_interval:
             self._poll_deaths()
-        return True
 
-    def reload(self, by: str) -> Dict[str, Any]:
-        self.emit("reload_requested", by=by)
-        result = self.load_file(by)
-        for companion in self.companions:
-            companion.reloaded()
-        return result
+    def _nothing_in_force(self) -> None:
+        if self.config is not None:
+            return
+        reason = self.last_refusal["message"] if self.last_refusal else "no config file yet"
+        self.emit("no_config_in_force", config=self.settings.config, reason=reason)
+        self.loop.call_later(NOTHING_REPEAT, self._nothing_in_force)
 
     def _reload_quietly(self, by: str) -> None:
         self.reload(by)  # the outcome is logged; a signal has nobody to answer to
@@ -345,9 +392,7 @@ class Engine(TreeEnv):
         self.running = False
 
     def run(self) -> int:
-        if not self.setup():
-            self.shutdown()
-            return 1
+        self.setup()
         self.running = True
         while self.running:
             for fd, _mask in self.loop.wait(cap=60.0):

@@ -60,6 +60,9 @@ class Loop:
         self.epoll.register(fd, select.EPOLLIN)
         self._readers[fd] = fn
 
+    def has_reader(self, fd: int) -> bool:
+        return fd in self._readers
+
     def remove_reader(self, fd: int) -> None:
         if self._readers.pop(fd, None) is not None:
             try:

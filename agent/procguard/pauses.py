@@ -15,6 +15,7 @@ import os
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol
 
+from .durations import describe_until
 from .fileio import write_atomically
 from .unit import Timer, WatchUnit
 
@@ -60,18 +61,26 @@ class Pauses:
     def restore(self, fresh: Iterable[WatchUnit]) -> None:
         """New units (at start, or added/changed by a reload) take up their saved pause."""
         saved = self.store.load()
+        ended = False
         for unit in fresh:
             until = saved.get(unit.name)
-            if until is not None and until > self.wall():
+            if until is None:
+                continue
+            if until > self.wall():
                 unit.restore_pause(until)
                 self._arm(unit)
+            else:  # it ended while the agent was down: say so, as the timer would have
+                self.env.emit("resumed", watch=unit.name, by="timer", reason="expired while the agent was down")
+                ended = True
+        if ended:
+            self._save()
 
     def pause(self, names: List[str], seconds: Optional[float], by: str) -> None:
         until = math.inf if seconds is None else self.wall() + seconds
         for name in names:
             unit = self.units()[name]
             self.env.guard(unit, functools.partial(unit.pause, until, by))
-            self.env.emit("paused", watch=name, until="resume" if math.isinf(until) else _iso(until), by=by)
+            self.env.emit("paused", watch=name, until=describe_until(until), by=by)
             self._arm(unit)
         self._save()
 
@@ -103,6 +112,3 @@ class Pauses:
     def _save(self) -> None:
         self.store.save({u.name: u.paused_until for u in self.units().values() if u.paused_until is not None})
 
-
-def _iso(when: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))

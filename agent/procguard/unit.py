@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol
 from . import states
 from .children.status import describe_status, exit_code
 from .config.model import Watch
-from .durations import format_duration
+from .durations import describe_until, format_duration
 from .policy import Backoff, RestartBudget
 from .proc.procfs import Identity
 from .spawn import Spawned, SpawnError
@@ -582,7 +582,7 @@ class WatchUnit:
                           "current": len(self.instances)},
             "restarts": self.budget.total,
             "restarts_in_window": self.budget.in_window(now),
-            "paused_until": self.paused_until,
+            "paused_until": describe_until(self.paused_until),
             "last_exit": self.last_exit,
             "stalled": self.stalled,
         }

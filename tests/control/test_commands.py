@@ -61,8 +61,11 @@ def test_restart_stops_the_process_with_its_stop_signal(engine):
 @pytest.mark.parametrize("request_,error", [
     ({"cmd": "restart", "watch": "*"}, "no watch named '*'"),
     ({"cmd": "pause", "watch": "nope"}, "known watches: a, b"),
-    ({"cmd": "pause", "watch": "a", "for": -1}, "positive number of seconds"),
-    ({"cmd": "pause", "watch": "a", "for": "1h"}, "positive number of seconds"),
+    ({"cmd": "pause", "watch": "a", "for": -1}, "zero or more"),
+    ({"cmd": "pause", "watch": "a", "for": "forever"}, "is not a duration"),
+    ({"cmd": "pause", "watch": "a", "for": float("nan")}, "zero or more"),
+    ({"cmd": "pause", "watch": "a", "for": 1e300}, "at most ten years"),
+    ({"cmd": "pause", "watch": "a", "for": 0}, "positive number of seconds"),
     ({"cmd": "explode"}, "unknown command 'explode'"),
 ])
 def test_bad_requests_are_answered_with_one_line_and_change_nothing(engine, request_, error):

@@ -117,12 +117,18 @@ class Agent:
         return reply
 
     def watch(self, name: str) -> Dict[str, Any]:
-        return next(w for w in self.status()["watches"] if w["name"] == name)
+        found = self.find_watch(name)
+        if found is None:
+            raise AssertionError(f"no watch {name!r} in status")
+        return found
+
+    def find_watch(self, name: str) -> Optional[Dict[str, Any]]:
+        return next((w for w in self.status()["watches"] if w["name"] == name), None)
 
     def wait_watch(self, name: str, predicate: Any, timeout: float = 10.0, what: str = "") -> Dict[str, Any]:
         def check() -> Optional[Dict[str, Any]]:
-            w = self.watch(name)
-            return w if predicate(w) else None
+            w = self.find_watch(name)  # a reload may still be checking the config that adds it
+            return w if w is not None and predicate(w) else None
         return wait_until(check, timeout, what=what or f"watch {name} condition")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -29,6 +29,7 @@ from procguard.intake.filesafety import check_inputs
 from procguard.intake.last_good import LastGood
 from procguard.intake.pull_client import PullClient
 from procguard.intake.pull_worker import PullWorker
+from procguard.intake.queue import CheckQueue
 from procguard.loop import Loop
 from procguard.refusal import Refusal
 from procguard.settings import Settings
@@ -49,9 +50,9 @@ class CountingAdmitter(Admitter):
 
     judged = 0
 
-    def admit_bytes(self, *args: Any, **kwargs: Any) -> Any:
+    def begin_bytes(self, *args: Any, **kwargs: Any) -> Any:
         self.judged += 1
-        return super().admit_bytes(*args, **kwargs)
+        return super().begin_bytes(*args, **kwargs)
 
 
 class MiniEngine:
@@ -64,6 +65,7 @@ class MiniEngine:
         self.emitter.sinks.append(lambda _msg, _fields, line: self.lines.append(line))
         self.gate = CountingAdmitter(settings, self.emitter)
         self.loop = Loop()
+        self.checks = CheckQueue(self.loop.post)
         self.applied: List[Config] = []
         self.workers: List[PullWorker] = []
         self.in_force: Optional[Admitted] = None
@@ -83,16 +85,24 @@ class MiniEngine:
         assert threading.current_thread() is self.loop_thread, "emit only on the loop"
         self.emitter.emit(name, **fields)
 
-    def offer(self, path: str, data: bytes, sig: Optional[bytes], source: str) -> Admitted:
+    def offer(self, path: str, data: bytes, sig: Optional[bytes], source: str, done: Any) -> None:
         assert threading.current_thread() is self.loop_thread, "offer only on the loop"
-        try:
-            admitted = self.gate.admit_bytes(path, data, sig, source=source)
-        except Refusal as refusal:
-            self.last_refusal = {"code": refusal.code, "message": str(refusal)}
-            raise
-        self.applied.append(admitted.config)
-        self.in_force, self.last_refusal = admitted, None
-        return admitted
+
+        def finish(job: Any, verdict: Any, refusal: Optional[Refusal]) -> Any:
+            assert threading.current_thread() is self.loop_thread, "finished only on the loop"
+            admitted = None
+            if refusal is None:
+                try:
+                    admitted = self.gate.finish(job, verdict)
+                except Refusal as late:
+                    refusal = late
+            if refusal is not None:
+                self.last_refusal = {"code": refusal.code, "message": str(refusal)}
+                return None, refusal
+            self.applied.append(admitted.config)
+            self.in_force, self.last_refusal = admitted, None
+            return admitted, None
+        self.checks.submit(None, lambda: self.gate.begin_bytes(path, data, sig, source), finish, done)
 
     def worker(self, client: Optional[PullClient] = None) -> PullWorker:
         s = self.settings
@@ -202,7 +212,7 @@ def test_not_modified_costs_no_re_verify(rig, env, server):
     judged = engine.gate.judged
     assert judged == 1
     server.take_requests()
-    engine.wait_event("PG6041", count=3)
+    engine.wait_event("PG6041", count=len(engine.events("PG6041")) + 3)
     assert engine.gate.judged == judged, "a 304 is not verified again"
     assert len(engine.applied) == 1
     requests = server.take_requests()
@@ -222,7 +232,8 @@ def test_a_tampered_pulled_config_is_refused_once(rig, env, server):
     sig = sign(key.private, newer)
     server.publish(newer.replace(TAG.encode(), b"31336", 1), sig, PATH)  # one byte
     refusal = engine.wait_event("PG6001")[0]
-    assert "source=pull" in refusal
+    assert "source=pull" in refusal and f"config={server.url(PATH)}" in refusal
+    assert "publish its .sig beside it" in engine.last_refusal["message"], "the fix is on the server, not here"
     assert engine.last_refusal["code"] == "bad_signature"
     assert [c.serial for c in engine.applied] == [5], "nothing applied"
     assert Path(engine.settings.config).read_bytes() == good, "the file on disk stays the good one"
@@ -259,6 +270,7 @@ def test_server_going_away_is_survived_with_backoff(rig, env, server, pki):
     server.stop()
 
     failures = engine.wait_event("PG6040", count=4, timeout=15)
+    assert "Connection refused" in failures[0] and "HTTPSConnectionPool" not in failures[0], "a few words, not a repr"
     waits = [float(line.split("retry_in=")[1].split("s")[0]) for line in failures[:4]]
     assert all(b > a for a, b in zip(waits, waits[1:])), f"backoff grows: {waits}"
     assert worker.status()["state"] == "failing" and worker.status()["failures"] >= 4
@@ -276,12 +288,13 @@ def test_server_going_away_is_survived_with_backoff(rig, env, server, pki):
         back.stop()
 
 
-def test_a_pin_mismatch_is_alerted(rig, env, server):
+def test_a_pin_mismatch_is_alerted_with_the_fingerprint_seen(rig, env, server, pki):
     engine, make_worker = rig
     publish(server, config_text(serial=5), env.new_key("k1"))
     make_worker(pinned_sha256="00" * 32, backoff_initial=5)
     line = engine.wait_event("PG6045")[0]
     assert "pinned_sha256=" + "00" * 32 in line
+    assert f"seen_sha256={pki.cert_sha256}" in line, "the operator can compare it with the renewed certificate"
     assert not engine.applied
 
 

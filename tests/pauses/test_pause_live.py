@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import signal
+import time
 
 from helpers.agent import config_yaml
+from helpers.wait import wait_until
 
 
 def _agent(make_agent, tag, rsyslog=None):
@@ -59,6 +62,20 @@ def test_pause_for_a_duration_expires_by_itself(make_agent, tag):
     agent.wait_event("PG3002", contains="reason=expired", timeout=10)
     w = agent.wait_watch("svc", lambda w: w["state"] == "running" and w["pids"])
     assert w["pids"] != [pid]
+
+
+def test_a_pause_that_ends_while_the_agent_is_down_is_said_to_end(make_agent, tag):
+    agent = _agent(make_agent, tag)
+    agent.wait_watch("svc", lambda w: w["state"] == "running")
+    assert agent.cli("pause", "svc", "--for", "1s").returncode == 0
+    until = agent.watch("svc")["paused_until"]
+    assert until.endswith("Z") and until[:4].isdigit(), "ISO time, as in the events"
+    agent.stop(signal.SIGKILL)
+    ends = calendar.timegm(time.strptime(until, "%Y-%m-%dT%H:%M:%SZ"))
+    wait_until(lambda: time.time() > ends + 1, 5, what="the pause's end to pass while the agent is down")
+    agent.start()
+    agent.wait_event("PG3002", contains="by=timer reason=\"expired while the agent was down\"")
+    assert agent.watch("svc")["paused_until"] is None
 
 
 def test_pause_all_and_unknown_watch(make_agent, tag):

@@ -82,6 +82,19 @@ def test_sign_refuses_config_without_serial_or_scope(env: Env, signed: Tuple[Pat
         assert not Path(f"{config}.sig").exists()
 
 
+def test_sign_refuses_what_every_agent_would_refuse_but_not_what_only_the_host_lacks(
+        env: Env, signed: Tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    _, key = signed
+    bad = config_text(serial=3).replace(b"match: {comm: nginx}", b"match: {comm: nginx}\n    bogus: 1")
+    config = env.write_config(bad, name="bad.yaml")
+    code, _, err = run(["sign", "--key", str(key), str(config)], capsys)
+    assert code == 1 and "unknown key" in err and "agents would refuse it, so it was not signed" in err
+    assert not Path(f"{config}.sig").exists()
+    # /usr/sbin/nginx need not exist on the signing machine (the controller): the host checks it
+    good = env.write_config(config_text(serial=3), name="good.yaml")
+    assert run(["sign", "--key", str(key), str(good)], capsys)[0] == 0
+
+
 def test_sign_refuses_world_readable_private_key(env: Env, signed: Tuple[Path, Path],
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     config, key = signed

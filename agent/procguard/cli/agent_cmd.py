@@ -86,9 +86,4 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"procguard: settings: syslog.facility: {exc}", file=sys.stderr)
         return 2
-    engine = build_engine(settings, emitter)
-    code = engine.run()
-    if code != 0:
-        why = engine.last_refusal["message"] if engine.last_refusal else "see above"
-        print(f"procguard: no configuration could be applied ({why})", file=sys.stderr)
-    return code
+    return build_engine(settings, emitter).run()

@@ -123,7 +123,9 @@ def status(args: argparse.Namespace) -> int:
         print(json.dumps(reply, indent=2))
     else:
         print(render_table(reply))
-    return 0 if all(w["healthy"] or w["state"] in RESTING for w in reply["watches"]) else 1
+    config = reply["agent"]["config"]
+    degraded = config.get("expired") or not config.get("applied_at")
+    return 0 if not degraded and all(w["healthy"] or w["state"] in RESTING for w in reply["watches"]) else 1
 
 
 # planned, not a failure: an operator paused it, or it ended with an exit code meaning "done"
@@ -137,6 +139,13 @@ def render_table(reply: Dict[str, Any]) -> str:
              f"config serial {cfg['serial']} ({'signed by ' + cfg['key_id'] if cfg['signed'] else 'unsigned'}), "
              f"detector {agent['detector']}"
              + (f", process tree {agent['process_tree']['kind']}" if agent.get("process_tree") else "")]
+    if cfg.get("serial") is None and not cfg.get("applied_at"):
+        lines.append("NO CONFIGURATION IN FORCE: nothing is watched")
+    if cfg.get("expired"):
+        lines.append(f"EXPIRED: the config in force passed its not_after {cfg['not_after']}; "
+                     "it is still enforced: publish a new one")
+    elif cfg.get("expires_in_s") is not None and cfg["expires_in_s"] < 7 * 86400:
+        lines.append(f"expires {cfg['not_after']} (in {cfg['expires_in_s'] / 3600:.1f} h)")
     if agent.get("last_refusal"):
         lines.append(f"LAST CONFIG REFUSED: {agent['last_refusal']['message']}")
     rows = [("WATCH", "STATE", "HEALTH", "INSTANCES", "PIDS", "RESTARTS", "LAST EXIT", "NOTE")]

@@ -79,7 +79,7 @@ RESTART = _obj({
         "max": _duration("the delay never grows beyond this"),
         "multiplier": {"type": "number", "minimum": 1},
         "jitter": {"type": "number", "minimum": 0, "maximum": 1},
-        "reset_after": _duration("a process up this long resets the backoff"),
+        "reset_after": _duration("running this long after its start was good resets the backoff"),
     }),
     "no_restart_exit_codes": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 255}},
 })

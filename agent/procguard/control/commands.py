@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .. import __version__
+from ..durations import iso_utc, parse_duration
 from ..engine import Engine
 from ..fileio import sha256_hex
-from .protocol import Deferred
+from .protocol import Later
 from .service_cmds import reload_service, signal_watch
 
 
@@ -19,20 +19,27 @@ class Commands:
         self.engine = engine
         self.pull_status = pull_status
 
-    def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Deferred]:
+    def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Later]:
         cmd = request.get("cmd")
         by = f"uid:{uid}"
         try:
             if cmd == "status":
                 return {"ok": True, **self.status()}
             if cmd == "reload":
-                return self.engine.reload(by)
+                later = Later()
+                self.engine.reload(by, later.resolve)
+                return later
             if cmd in ("pause", "resume", "restart"):
                 names = self._names(request.get("watch"), allow_all=cmd != "restart")
                 if cmd == "pause":
                     seconds = request.get("for")
-                    if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
-                        return {"ok": False, "error": "`for` must be a positive number of seconds"}
+                    if seconds is not None:
+                        try:
+                            seconds = parse_duration(seconds)
+                        except ValueError as exc:
+                            return {"ok": False, "error": f"`for`: {exc}"}
+                        if seconds <= 0:
+                            return {"ok": False, "error": "`for` must be a positive number of seconds"}
                     self.engine.pauses.pause(names, seconds, by)
                 elif cmd == "resume":
                     self.engine.pauses.resume(names, by)
@@ -90,7 +97,8 @@ class Commands:
                     "sha256": sha256_hex(admitted.config_bytes) if admitted else None,
                     "key_id": admitted.verdict.key_id if admitted else None,
                     "signed": bool(admitted and admitted.verdict.signed),
-                    "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied)) if applied else None,
+                    "applied_at": iso_utc(applied) if applied else None,
+                    **engine.expiry.status(),
                 },
                 "last_refusal": engine.last_refusal,
                 "pull": self.pull_status() if self.pull_status is not None else None,

@@ -1,10 +1,8 @@
 """The control protocol: one JSON object per line each way, one request per connection.
 
 Requests: {"cmd": "status"}, {"cmd": "pause", "watch": NAME|"*", "for": SECONDS|null},
-{"cmd": "resume", "watch": NAME|"*"}, {"cmd": "restart", "watch": NAME}, {"cmd": "reload"},
-{"cmd": "signal", "watch": NAME, "signal": "HUP"}, {"cmd": "reload-service", "watch": NAME}.
-Replies: {"ok": true, ...} or {"ok": false, "error": "one line"}. A command that takes
-time (a reload command) answers later: its handler returns a Deferred.
+{"cmd": "resume", "watch": NAME|"*"}, {"cmd": "restart", "watch": NAME}, {"cmd": "reload"}.
+Replies: {"ok": true, ...} or {"ok": false, "error": "one line"}.
 """
 
 from __future__ import annotations
@@ -26,19 +24,20 @@ def decode(data: bytes) -> Dict[str, Any]:
     return value
 
 
-class Deferred:
-    """An answer that comes later, on the loop thread: `resolve(reply)` sends it."""
+class Later:
+    """A reply that comes after the loop has done more work (a reload waiting for its check).
+    The server keeps the client's connection open and answers once it is resolved."""
 
     def __init__(self) -> None:
-        self._send: Optional[Callable[[Dict[str, Any]], None]] = None
         self._reply: Optional[Dict[str, Any]] = None
-
-    def then(self, send: Callable[[Dict[str, Any]], None]) -> None:
-        self._send = send
-        if self._reply is not None:
-            send(self._reply)
+        self._then: Optional[Callable[[Dict[str, Any]], None]] = None
 
     def resolve(self, reply: Dict[str, Any]) -> None:
         self._reply = reply
-        if self._send is not None:
-            self._send(reply)
+        if self._then is not None:
+            self._then(reply)
+
+    def then(self, fn: Callable[[Dict[str, Any]], None]) -> None:
+        self._then = fn
+        if self._reply is not None:
+            fn(self._reply)

@@ -5,9 +5,7 @@ with SO_PEERCRED: only root (or the agent's own user) may pause or restart servi
 Monitoring polls in parallel, so the backlog is the kernel's maximum, every pending
 connection is accepted per wake-up, and each client is bounded: MAX_CLIENTS at once, a
 request of MAX_REQUEST bytes, CLIENT_TIMEOUT to send it. A reply the kernel cannot take at
-once is finished by a short-lived thread, so a slow reader never holds up the loop. A
-command that takes time (a reload command) returns a Deferred: its client waits outside the
-request timeout until the answer comes, on the loop thread.
+once is finished by a short-lived thread, so a slow reader never holds up the loop.
 A companion of the engine (observer.Companion): started once the first config is in force.
 """
 
@@ -17,12 +15,12 @@ import os
 import socket
 import struct
 import threading
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from ..loop import Loop
-from .protocol import MAX_REQUEST, Deferred, decode, encode
+from .protocol import MAX_REQUEST, Later, decode, encode
 
-Handler = Callable[[Dict[str, Any], int], Any]  # a reply dict, or a Deferred one
+Handler = Callable[[Dict[str, Any], int], Union[Dict[str, Any], Later]]
 MAX_CLIENTS = 256
 CLIENT_TIMEOUT = 5.0
 
@@ -35,7 +33,6 @@ class ControlServer:
         self.loop = loop
         self.sock: Optional[socket.socket] = None
         self.clients: Dict[int, Tuple[socket.socket, bytearray]] = {}
-        self.waiting: Dict[int, socket.socket] = {}  # clients of Deferred replies
 
     def start(self) -> None:
         path = self.path
@@ -84,8 +81,11 @@ class ControlServer:
 
     def _expire(self, fd: int, conn: socket.socket) -> None:
         entry = self.clients.get(fd)
-        if entry is not None and entry[0] is conn:
+        if entry is not None and entry[0] is conn and fd in self._reading():
             self.drop(fd)  # it never sent a whole request
+
+    def _reading(self) -> Tuple[int, ...]:
+        return tuple(fd for fd in self.clients if self.loop.has_reader(fd))
 
     def _serve(self, fd: int) -> None:
         try:
@@ -106,56 +106,45 @@ class ControlServer:
             buf.extend(chunk)
             if b"\n" not in buf and len(buf) < MAX_REQUEST:
                 return False
-        if buf:
-            line = bytes(buf).split(b"\n", 1)[0]
-            try:
-                reply = self.handler(decode(line), self._peer_uid(conn))
-            except ValueError as exc:
-                reply = {"ok": False, "error": f"bad request: {exc}"}
-            if isinstance(reply, Deferred):
-                self.clients.pop(fd)
-                self.loop.remove_reader(fd)
-                self.waiting[fd] = conn
-                reply.then(lambda answer: self._answer_later(fd, conn, answer))
-                return True
-            data = encode(reply)
-            try:
-                sent = conn.send(data)
-            except OSError:
-                sent = len(data)
-            if sent < len(data):
-                self._finish_later(fd, data[sent:])
-                return True
-        self.drop(fd)
+        if not buf:
+            self.drop(fd)
+            return True
+        line = bytes(buf).split(b"\n", 1)[0]
+        reply: Union[Dict[str, Any], Later]
+        try:
+            reply = self.handler(decode(line), self._peer_uid(conn))
+        except ValueError as exc:
+            reply = {"ok": False, "error": f"bad request: {exc}"}
+        if isinstance(reply, Later):  # answered when the work is done; the loop goes on
+            self.loop.remove_reader(fd)
+            reply.then(lambda answer: self._answer(fd, conn, answer))
+            return True
+        self._answer(fd, conn, reply)
         return True
+
+    def _answer(self, fd: int, conn: socket.socket, reply: Dict[str, Any]) -> None:
+        if self.clients.get(fd, (None,))[0] is not conn:
+            return  # gone meanwhile (agent stopping)
+        data = encode(reply)
+        try:
+            sent = conn.send(data)
+        except OSError:
+            sent = len(data)
+        if sent < len(data):
+            self._finish_later(fd, data[sent:])
+            return
+        self.drop(fd)
 
     def _finish_later(self, fd: int, rest: bytes) -> None:
         """The kernel took part of a large reply: a thread sends the rest and closes."""
         conn, _ = self.clients.pop(fd)
-        self.loop.remove_reader(fd)
+        self.loop.remove_reader(fd)  # a no-op when it waited for a Later
 
         def send() -> None:
             try:
                 conn.setblocking(True)
                 conn.settimeout(CLIENT_TIMEOUT)
                 conn.sendall(rest)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-        threading.Thread(target=send, name="control-reply", daemon=True).start()
-
-    def _answer_later(self, fd: int, conn: socket.socket, reply: Dict[str, Any]) -> None:
-        if self.waiting.get(fd) is not conn:
-            return  # the server stopped meanwhile
-        del self.waiting[fd]
-        data = encode(reply)
-
-        def send() -> None:
-            try:
-                conn.setblocking(True)
-                conn.settimeout(CLIENT_TIMEOUT)
-                conn.sendall(data)
             except OSError:
                 pass
             finally:
@@ -171,9 +160,6 @@ class ControlServer:
     def stop(self) -> None:
         for fd in list(self.clients):
             self.drop(fd)
-        for conn in self.waiting.values():
-            conn.close()
-        self.waiting.clear()
         if self.sock is None:
             return
         self.loop.remove_reader(self.sock.fileno())

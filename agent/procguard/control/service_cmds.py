@@ -16,7 +16,7 @@ from ..children.commands import run_command
 from ..config.model import SERVICE_PATH
 from ..engine import Engine
 from ..unit import WatchUnit
-from .protocol import Deferred
+from .protocol import Later
 
 SIGNALS = ("HUP", "INT", "QUIT", "TERM", "KILL", "USR1", "USR2", "WINCH", "CONT", "STOP", "TSTP", "ALRM")
 Reply = Dict[str, Any]
@@ -37,7 +37,7 @@ def _send(engine: Engine, unit: WatchUnit, sig: int) -> list:
     return [pid for pid, inst in sorted(unit.instances.items()) if engine.send_signal(inst.identity, sig)]
 
 
-def reload_service(engine: Engine, unit: WatchUnit, by: str) -> Union[Reply, Deferred]:
+def reload_service(engine: Engine, unit: WatchUnit, by: str) -> Union[Reply, Later]:
     spec = unit.watch.reload
     if spec is None:
         return {"ok": False, "error": f"watch {unit.name} has no `reload:`; add reload: {{signal: HUP}} or "
@@ -54,7 +54,7 @@ def reload_service(engine: Engine, unit: WatchUnit, by: str) -> Union[Reply, Def
     how = "command:" + os.path.basename(argv[0])
     env = {"PATH": SERVICE_PATH, "LANG": "C.UTF-8", "PROCGUARD_WATCH": unit.name,
            "PROCGUARD_PIDS": " ".join(map(str, unit.pids))}
-    answer = Deferred()
+    answer = Later()
 
     def work() -> None:
         result = run_command(argv, timeout, env=env, cwd="/")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..config.action_spec import ActionSpec, ListenerSpec, Server
+from ..durations import iso_utc
 from .actions import TYPES, Action, HaproxyAgentAction, Outcome
 from .haproxy import AgentListener, HealthBoard
 
@@ -158,7 +159,7 @@ class EscalationManager:
         out: List[Dict[str, Any]] = []
         for st in (w.actions if w else []):
             out.append({"action": st.action.name, "type": st.action.type, "state": st.state,
-                        "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.since)),
+                        "since": iso_utc(st.since),
                         "last_result": st.last})
         for listener in self.listeners:
             for server in listener.servers:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, NoReturn, Optional
+from typing import Any, Callable, NoReturn, Optional, Union
 
 from ..config.model import Config, build_config
 from ..events import catalog
 from ..events.emitter import Emitter
-from ..refusal import CHECK_FAILED, INVALID, MISSING_FILE, ROLLBACK, UNSAFE_FILE, Refusal
+from ..refusal import CHECK_FAILED, EXPIRED, INVALID, MISSING_FILE, ROLLBACK, UNSAFE_FILE, Refusal
 from ..settings import Settings
 from .child import decide_in_child
 from .filesafety import check_inputs, check_trust
@@ -37,6 +37,19 @@ class Admitted:
     sig_bytes: Optional[bytes]
 
 
+@dataclass
+class Job:
+    """An admission between its two halves: `request` goes to the checking child, which may
+    take seconds; begin and finish run on the loop, quickly."""
+
+    request: Request
+    data: bytes
+    sig: Optional[bytes]
+    source: str
+    save: bool
+    last: Optional[LastGood]
+
+
 class Admitter:
     def __init__(self, settings: Settings, emitter: Emitter) -> None:
         self.settings = settings
@@ -46,10 +59,13 @@ class Admitter:
         if settings.allow_unsigned:
             emitter.emit("unsigned_mode")
 
+    # ---------------------------------------------------------------- all at once
     def admit_file(self, path: str, initial: bool) -> Admitted:
-        """Admit the file at `path`, or, at start, the last good config; else raise Refusal."""
+        """Admit the file at `path`, or, at start, the last good config; else raise Refusal.
+        Waits for the checking child: for the agent's start, `check` and tests; a running
+        agent uses begin_file/finish and leaves the wait to a thread (engine.py)."""
         try:
-            return self._admit_path(path)
+            return self.finish(self.begin_file(path), decide_in_child)
         except Refusal:
             if not initial:
                 raise
@@ -60,6 +76,23 @@ class Admitter:
 
     def admit_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
                     save: bool = True) -> Admitted:
+        return self.finish(self.begin_bytes(path, data, sig, source, save), decide_in_child)
+
+    # ---------------------------------------------------------------- in two halves
+    def begin_file(self, path: str) -> Job:
+        """File safety and reading: quick, on the loop. Raises Refusal."""
+        sig_path = path + ".sig"
+        try:
+            if not self.settings.allow_unsigned:
+                check_inputs(path, sig_path)  # the config and its signature; the keys in begin_bytes
+            data = _read(path, MAX_CONFIG_READ, "config")
+            sig = _read(sig_path, MAX_SIGNATURE_BYTES, "signature") if os.path.exists(sig_path) else None
+        except Refusal as refusal:
+            self._refuse(refusal, "file")
+        return self.begin_bytes(path, data, sig)
+
+    def begin_bytes(self, path: str, data: bytes, sig: Optional[bytes], source: str = "file",
+                    save: bool = True, allow_expired: bool = False) -> Job:
         s = self.settings
         if not s.allow_unsigned and source != "state":
             # whichever way the bytes came: the keys that judge them must be root's alone.
@@ -71,10 +104,18 @@ class Admitter:
                 self._refuse(refusal, source)
         last = self._last_good()
         floor = self._floor(path, source, last)
-        verdict = decide_in_child(Request(
+        request = Request(
             path=path, data=data, sig=sig, sig_path=path + ".sig", trusted_dir=s.trusted_keys,
             revoked=s.revoked, host_name=s.host_name, host_groups=list(s.host_groups),
-            floor=floor, allow_unsigned=s.allow_unsigned))
+            floor=floor, allow_unsigned=s.allow_unsigned, allow_expired=allow_expired)
+        return Job(request, data, sig, source, save, last)
+
+    def finish(self, job: Job, verdict: Union[Verdict, Callable[[Request], Verdict]]) -> Admitted:
+        """The child's verdict (or the function that gets it), on the loop: log, remember,
+        build the typed config. Raises Refusal."""
+        if not isinstance(verdict, Verdict):
+            verdict = verdict(job.request)
+        path, data, sig, source, save, last = (job.request.path, job.data, job.sig, job.source, job.save, job.last)
         self._report_trust(verdict)
         if verdict.refusal is not None or verdict.doc is None:
             self._refuse(Refusal.from_dict(verdict.refusal or {"code": INVALID, "message": f"{path}: invalid"}),
@@ -103,19 +144,8 @@ class Admitter:
             self._refuse(Refusal(ROLLBACK, f"{path}: refused: {exc}", {"config": path, "serial": None,
                                                                        "last_serial": "unreadable"}), source)
 
-    def _admit_path(self, path: str) -> Admitted:
-        sig_path = path + ".sig"
-        try:
-            if not self.settings.allow_unsigned:
-                check_inputs(path, sig_path)  # the config and its signature; the keys in admit_bytes
-            data = _read(path, MAX_CONFIG_READ, "config")
-            sig = _read(sig_path, MAX_SIGNATURE_BYTES, "signature") if os.path.exists(sig_path) else None
-        except Refusal as refusal:
-            self._refuse(refusal, "file")
-        return self.admit_bytes(path, data, sig)
-
     def _report_trust(self, verdict: Verdict) -> None:
-        key = (tuple(verdict.trust_problems), tuple(verdict.revoked), verdict.trusted)
+        key = (tuple(verdict.trust_problems), tuple(verdict.revoked_present), verdict.trusted)
         if key == self._last_trust_report:
             return  # say it once, not at every reload
         self._last_trust_report = key
@@ -123,8 +153,8 @@ class Admitter:
             return  # no keys in a local trial is expected
         for problem in verdict.trust_problems:
             self.emitter.emit("trusted_key_problem", problem=problem)
-        for key_id in verdict.revoked:
-            self.emitter.emit("trusted_key_revoked", key_id=key_id)
+        for key_id, file in verdict.revoked_present.items():
+            self.emitter.emit("trusted_key_revoked", key_id=key_id, file=file, revoked=self.settings.revoked)
         if verdict.trusted == 0:
             self.emitter.emit("no_trusted_keys", dir=self.settings.trusted_keys)
 
@@ -147,14 +177,24 @@ class Admitter:
             return None
 
     def _restore_last_good(self) -> Optional[Admitted]:
+        """At start, when the file is refused: what was in force before. An expired copy is
+        still enforced (the engine flags it and says so loudly): never leave a host unwatched
+        for want of a new signature."""
         last = self._last_good()
         if last is None or last.config_bytes is None:
             return None
+        path = self.settings.config
         try:
-            admitted = self.admit_bytes(self.settings.config, last.config_bytes, last.sig_bytes,
-                                        source="state", save=False)
-        except Refusal:
-            return None
+            admitted = self.admit_bytes(path, last.config_bytes, last.sig_bytes, source="state", save=False)
+        except Refusal as refusal:
+            if refusal.code != EXPIRED:
+                return None
+            try:
+                job = self.begin_bytes(path, last.config_bytes, last.sig_bytes, source="state", save=False,
+                                       allow_expired=True)
+                admitted = self.finish(job, decide_in_child)
+            except Refusal:
+                return None
         self.emitter.emit("last_good_restored", config=self.settings.config,
                           serial=last.serial, key_id=last.key_id, saved_at=last.saved_at)
         return admitted

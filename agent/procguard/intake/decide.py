@@ -48,6 +48,7 @@ def _decide(req: Request, verdict: Verdict, now: datetime) -> None:
         trust = TrustStore.load(req.trusted_dir, req.revoked or None)
         verdict.trust_problems = list(trust.problems)
         verdict.revoked = sorted(trust.revoked)
+        verdict.revoked_present = {kid: trust.files[kid] for kid in sorted(trust.revoked) if kid in trust.files}
         verdict.trusted = len(trust.active_ids())
         if trust.revocation_problems:  # fail closed: a revocation it cannot read might be missing
             raise Refusal(BAD_REVOCATION_LIST,
@@ -75,7 +76,7 @@ def _decide(req: Request, verdict: Verdict, now: datetime) -> None:
         verdict.warnings = host_warnings(doc, source)
     host = HostIdentity(req.host_name, req.host_groups) if req.host_name is not None else None
     admission = admit_terms(req.path, doc, signed=verdict.signed, key_id=verdict.key_id, host=host,
-                            last_serial=req.floor, now=now)
+                            last_serial=req.floor, now=now, allow_expired=req.allow_expired)
     verdict.serial = admission.serial
     verdict.doc = doc
 

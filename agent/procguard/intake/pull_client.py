@@ -19,6 +19,7 @@ Protocol (works with any static file server, e.g. nginx serving a directory):
 from __future__ import annotations
 
 import random
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
@@ -35,10 +36,11 @@ USER_AGENT = "procguard-pull/1"
 class PullError(Exception):
     """The server could not be asked or did not answer usefully; retry with backoff."""
 
-    def __init__(self, reason: str, *, pin_mismatch: bool = False) -> None:
+    def __init__(self, reason: str, *, pin_mismatch: bool = False, seen_sha256: Optional[str] = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.pin_mismatch = pin_mismatch
+        self.seen_sha256 = seen_sha256
 
 
 @dataclass(frozen=True)
@@ -161,14 +163,15 @@ class PullClient:
         except requests.exceptions.SSLError as exc:
             text = str(exc)
             if "fingerprint" in text.lower():
+                seen = re.search(r'got "?([0-9a-fA-F:]{64,95})', text)
                 raise PullError(
                     f"certificate of {urlsplit(url).netloc} does not match pinned_sha256",
-                    pin_mismatch=True,
+                    pin_mismatch=True, seen_sha256=seen.group(1).replace(":", "").lower() if seen else None,
                 ) from None
             netloc = urlsplit(url).netloc
-            raise PullError(f"TLS error talking to {netloc}: {_short(text)}") from None
+            raise PullError(f"TLS error talking to {netloc}: {_cause(exc)}") from None
         except requests.exceptions.RequestException as exc:
-            raise PullError(f"cannot reach {urlsplit(url).netloc}: {_short(str(exc))}") from None
+            raise PullError(f"cannot reach {urlsplit(url).netloc}: {_cause(exc)}") from None
         return resp.status_code, body, resp.headers.get("ETag")
 
     # timing ---------------------------------------------------------------
@@ -203,6 +206,18 @@ def _normalise_pin(pin: str) -> str:
     if len(hexpin) != 64 or any(c not in "0123456789abcdef" for c in hexpin):
         raise ValueError("pinned_sha256 must be 64 hex digits (sha256 of the certificate DER)")
     return hexpin
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong in a few words, not the library's nested repr: the OS error if there
+    is one ("Connection refused"), a timeout, or the TLS reason."""
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(r"\[SSL: [A-Z_]+\] ([^'\")\]]+)", text)
+    if found:
+        return found.group(1).strip().rstrip(".")
+    return _short(text.split(" (Caused by ")[0])
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -21,23 +21,28 @@ import threading
 import time
 from typing import Any, Callable, Dict, Optional, Protocol
 
-from ..durations import parse_duration
+from ..durations import iso_utc, parse_duration
 from ..fileio import same_content, write_atomically
 from ..refusal import Refusal
+from .admitter import Admitted
 from .pull_client import PullClient, PullError, PullResult
 
 FILE_MODE = 0o644  # what file safety accepts, and what `procguard sign` users install
 STOP_JOIN_TIMEOUT = 2.0
 
 
-class Offer(Protocol):
-    """The engine's one way in for bytes from elsewhere: admit, apply, or raise Refusal."""
+Offered = Callable[[Optional[Admitted], Optional[Refusal]], None]
 
-    def __call__(self, path: str, data: bytes, sig: Optional[bytes], source: str) -> Any: ...
+
+class Offer(Protocol):
+    """The engine's one way in for bytes from elsewhere: checked beside the loop, then
+    applied; `done` hears (admitted, None) or (None, refusal) on the loop."""
+
+    def __call__(self, path: str, data: bytes, sig: Optional[bytes], source: str, done: Offered) -> None: ...
 
 
 def _stamp(when: Optional[float]) -> Optional[str]:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)) if when is not None else None
+    return iso_utc(when) if when is not None else None
 
 
 def client_from_settings(pull: Dict[str, Any], host_name: str) -> PullClient:
@@ -142,7 +147,7 @@ class PullWorker:
         try:
             result = client.fetch()
         except PullError as exc:
-            return self._failed(client, exc.reason, exc.pin_mismatch)
+            return self._failed(client, exc.reason, exc.pin_mismatch, exc.seen_sha256)
         except Exception as exc:  # a bug or an odd library error must not end pulling
             return self._failed(client, f"{type(exc).__name__}: {exc}", False)
         delay = client.next_delay(False)
@@ -159,14 +164,14 @@ class PullWorker:
             self._post(lambda: self._admit_and_apply(result))
         return delay
 
-    def _failed(self, client: PullClient, reason: str, pin_mismatch: bool) -> float:
+    def _failed(self, client: PullClient, reason: str, pin_mismatch: bool, seen: Optional[str] = None) -> float:
         delay = client.next_delay(True)
         failures = client.failures
         self._note(state="failing", failures=failures, last_error=reason,
                    last_result="pin_mismatch" if pin_mismatch else "failed")
         if pin_mismatch:
             self._post(lambda: self.emit("pull_pin_mismatch", url=self.url,
-                                                pinned_sha256=client.pinned_sha256 or "-"))
+                                         pinned_sha256=client.pinned_sha256 or "-", seen_sha256=seen or "-"))
         else:
             self._post(lambda: self.emit("pull_failed", url=self.url, reason=reason,
                                                 failures=failures, retry_in=f"{delay:.1f}s"))
@@ -176,15 +181,21 @@ class PullWorker:
     def _admit_and_apply(self, result: PullResult) -> None:
         if self._stop.is_set():
             return
-        path = self.config_path
         config_bytes = result.config_bytes or b""
         self.emit("pull_fetched", url=self.url, etag=result.etag or "-", bytes=len(config_bytes))
         with self._lock:
             self._status["admissions"] += 1
-        try:
-            admitted = self.offer(path, config_bytes, result.sig_bytes, "pull")
-        except Refusal as refusal:  # logged already; the config in force stays
-            self._note(last_result="refused", refusal_code=refusal.code)
+        # named by its URL in every message: that is where the operator fixes or re-signs it
+        self.offer(self.url, config_bytes, result.sig_bytes, "pull",
+                   lambda admitted, refusal: self._post_guarded(lambda: self._offered(admitted, refusal, result)))
+
+    def _offered(self, admitted: Optional[Admitted], refusal: Optional[Refusal], result: PullResult) -> None:
+        if self._stop.is_set():
+            return
+        path = self.config_path
+        config_bytes = result.config_bytes or b""
+        if refusal is not None or admitted is None:  # logged already; the config in force stays
+            self._note(last_result="refused", refusal_code=refusal.code if refusal else None)
             return
         self._note(last_result="applied", refusal_code=None, applied_serial=admitted.verdict.serial)
         try:
@@ -213,6 +224,10 @@ class PullWorker:
 
     # ------------------------------------------------------------ helpers
     def _post(self, fn: Callable[[], None]) -> None:
+        self.post(lambda: self._post_guarded(fn))
+
+    def _post_guarded(self, fn: Callable[[], None]) -> None:
+        """Run `fn` now, on the loop; an error is reported as a pull failure, never raised."""
         def guarded() -> None:
             try:
                 fn()
@@ -223,7 +238,7 @@ class PullWorker:
                     self.emit("pull_failed", url=self.url, reason=reason, failures=0, retry_in="-")
                 except Exception:  # noqa: S110 - nothing more can be done on the loop
                     pass
-        self.post(guarded)
+        guarded()
 
     def _note(self, **fields: Any) -> None:
         with self._lock:

@@ -45,6 +45,7 @@ def admit_terms(
     host: Optional[HostIdentity],
     last_serial: Optional[int],
     now: datetime,
+    allow_expired: bool = False,
 ) -> Admission:
     """Return an Admission, or raise Refusal naming the reason.
 
@@ -53,7 +54,7 @@ def admit_terms(
     present. Without `host`, the scope is checked for form but not matched.
     """
     serial, scope = check_terms(config_path, doc, signed=signed, last_serial=last_serial,
-                                now=now, key_id=key_id)
+                                now=now, key_id=key_id, allow_expired=allow_expired)
     if host is not None and scope is not None and not in_scope(host, scope):
         groups = ",".join(host.groups) or "none"
         raise Refusal(
@@ -74,11 +75,14 @@ def check_terms(
     last_serial: Optional[int],
     now: datetime,
     key_id: Optional[str] = None,
+    allow_expired: bool = False,
 ) -> Tuple[Optional[int], Optional[Tuple[str, ...]]]:
     """Serial (present, not rolled back), scope (present), not_after (valid, not passed).
 
     Returns (serial, scope). Serial and scope are required when `signed`; otherwise they
     are checked only if present. Host matching is left to the caller (in_scope).
+    `allow_expired` is for the last good copy at start only: an expired config is enforced
+    (flagged) rather than leaving the host unwatched (docs/security.md, "Expiry").
     """
     if not isinstance(doc, dict):
         doc = {}
@@ -96,7 +100,7 @@ def check_terms(
     not_after = _not_after(config_path, doc)
     if not_after is not None:
         current = _aware(now)
-        if current >= not_after:
+        if current >= not_after and not allow_expired:
             raise Refusal(
                 errors.EXPIRED,
                 f"{config_path}: expired at {_iso(not_after)} (now {_iso(current)}); set a "

@@ -23,6 +23,7 @@ class Request:
     host_groups: List[str] = field(default_factory=list)
     floor: Optional[int] = None        # the highest serial ever applied
     allow_unsigned: bool = False
+    allow_expired: bool = False        # the last good copy at start: enforced, flagged expired
     on_this_host: bool = True       # False: skip what only the host has (binaries, users, file safety)
 
 
@@ -38,6 +39,7 @@ class Verdict:
     signed: bool = False
     trust_problems: List[str] = field(default_factory=list)
     revoked: List[str] = field(default_factory=list)
+    revoked_present: Dict[str, str] = field(default_factory=dict)  # revoked key id -> its .pub still trusted.d
     trusted: int = 0
     warnings: List[Dict[str, Any]] = field(default_factory=list)  # file, line, key, message: accepted anyway
 

@@ -16,12 +16,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..config.probe_spec import ProbeSpec
+from ..durations import iso_utc
 from ..fileio import sha256_hex
 from .checks import CHECKS
 from .resources import RESOURCE_CHECKS, TreeView
 from .runner import NotifyListener, ProbeResult, ProbeRunner, _Worker
 from .snapshot import write_snapshot
-from ..config.probe_spec import ProbeSpec
 
 Post = Callable[[Callable[[], None]], None]
 Verdict = Callable[[str, str, Dict[str, Any]], None]
@@ -294,4 +295,4 @@ def _safe_pids(w: _Watch) -> Tuple[int, ...]:
 
 
 def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return iso_utc(ts)

@@ -98,6 +98,14 @@ def parse_signature(sig_bytes: bytes, source: str = "signature") -> Signature:
     return Signature(kid, raw)
 
 
+def _sign_hint(config_path: str) -> str:
+    """How to fix it: sign the local file, or, for a pulled config, what the server publishes."""
+    if config_path.startswith("https://"):
+        return ("sign the file the server publishes there with `procguard sign` and publish its .sig "
+                "beside it")
+    return f"sign it with `procguard sign --key KEY {config_path}`"
+
+
 def verify(
     config_bytes: bytes,
     sig_bytes: Optional[bytes],
@@ -117,8 +125,7 @@ def verify(
     if not sig_bytes:
         raise Refusal(
             errors.UNSIGNED,
-            f"{config_path}: no signature ({sig_path} is missing or empty); sign it with "
-            f"`procguard sign --key KEY {config_path}`",
+            f"{config_path}: no signature ({sig_path} is missing or empty); {_sign_hint(config_path)}",
             {"config": config_path, "signature": sig_path},
         )
     try:
@@ -153,7 +160,7 @@ def verify(
         raise Refusal(
             errors.BAD_SIGNATURE,
             f"{config_path}: signature by key {sig.key_id} does not match the file (it was "
-            f"changed after signing); re-sign it with `procguard sign --key KEY {config_path}`",
+            f"changed after signing); re-{_sign_hint(config_path)}",
             fields,
         ) from None
     return sig.key_id

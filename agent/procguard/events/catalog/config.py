@@ -16,4 +16,11 @@ MESSAGES = (
     Message("PG2004", "watch_removed", "notice", "watch removed, its processes left running",
             ("watch", "pids"),
             "A reload dropped the watch. Its processes keep running, unwatched."),
+    Message("PG2005", "no_config_in_force", "crit", "no configuration in force, nothing is watched",
+            ("config", "reason"),
+            "The agent has no config it can safely enforce: the file is refused and there is no "
+            "last good copy. It stays up, serves `procguard status`, takes a new config by "
+            "reload (or pull) at once, and says this every hour.",
+            "Fix or replace the config (`procguard check FILE` names the problem), then "
+            "`procguard reload`."),
 )

@@ -43,14 +43,18 @@ MESSAGES = (
             ("watch", "pid", "status"),
             "The process ended with an exit code listed in no_restart_exit_codes."),
     Message("PG1012", "state_changed", "debug", "state changed",
-            ("watch", "from", "to"),
-            "Every transition of a watch's state machine."),
+            ("watch", "from", "to", "reason", "by"),
+            "Every transition of a watch's state machine. `reason` says why when the machine "
+            "knows (a failure, a stall, a stop); `by` who, for an operator's pause."),
     Message("PG1013", "instances_short", "warning", "fewer instances than required",
             ("watch", "current", "min"),
             "Fewer matching processes run than `instances.min`."),
     Message("PG1014", "instances_excess", "warning", "more instances than allowed",
-            ("watch", "current", "max"),
-            "More matching processes run than `instances.max`. procguard does not kill them."),
+            ("watch", "current", "max", "pids"),
+            "More matching processes run than `instances.max` (a daemon started twice, say). "
+            "procguard does not kill any of them on a guess; the watch is unhealthy until it is "
+            "back within bounds.",
+            "Find out which copy is extra and stop it (or raise instances.max)."),
     Message("PG1015", "process_stopped", "info", "process stopped",
             ("watch", "pid", "signal", "how"),
             "The agent stopped a process (restart request, stall, or a removed watch)."),

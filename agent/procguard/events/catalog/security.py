@@ -139,6 +139,18 @@ MESSAGES: Tuple[Message, ...] = (
             "without them.",
             "Inspect the file; remove it to start afresh (older configs could then be "
             "replayed once)."),
+    Message("PG6046", "config_expires_soon", "warning", "configuration expires soon",
+            ("config", "serial", "not_after", "left"),
+            "The signed config in force reaches its not_after soon. Said 7 days, 1 day and 1 "
+            "hour before (or at once, when a config applied is already that close).",
+            "Publish the config again with a later not_after (and a higher serial), and sign it."),
+    Message("PG6047", "config_expired_enforced", "crit", "configuration expired, still enforced",
+            ("config", "serial", "not_after", "since"),
+            "The config in force passed its not_after. The agent goes on enforcing it rather "
+            "than leave the services unwatched, and says so every hour; `procguard status` "
+            "shows EXPIRED. A config that expired is never admitted anew; only the copy in "
+            "force (or the last good copy at start) is kept.",
+            "Publish a config with a later not_after and a higher serial, signed."),
     Message("PG6040", "pull_failed", "warning",
             "config pull failed, retrying with backoff",
             ("url", "reason", "failures", "retry_in"),
@@ -164,7 +176,7 @@ MESSAGES: Tuple[Message, ...] = (
             "After failures, a pull succeeded; the normal interval is back."),
     Message("PG6045", "pull_pin_mismatch", "alert",
             "config pull refused: server certificate does not match the pin",
-            ("url", "pinned_sha256"),
+            ("url", "pinned_sha256", "seen_sha256"),
             "The server's certificate is not the pinned one: a different server, or a "
             "renewed certificate. Nothing was downloaded.",
             "If the certificate was renewed, update pull.pinned_sha256 in the agent settings "
