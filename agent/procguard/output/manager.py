@@ -3,6 +3,7 @@ each process the engine starts, drained on the loop thread for file outputs."""
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -12,6 +13,7 @@ from .journal import STDERR_PRIORITY, STDOUT_PRIORITY, STREAM_SOCKET, journal_ru
 from .rotating import FifoOutput
 
 Emit = Callable[..., None]
+FLUSH_AFTER = 1.0  # seconds an unfinished line may wait for its end
 Opened = Tuple[Optional[int], Optional[int], List[int]]   # stdout, stderr, fds to close after the spawn
 
 
@@ -52,8 +54,19 @@ class Outputs:
         out = FifoOutput(os.path.join(self.fifo_dir, f"{name}.fifo"), os.path.join(self.log_dir, f"{name}.log"),
                          spec.max_size, spec.keep)
         self._files[name] = out
-        self.loop.add_reader(out.read_fd, out.drain)
+        self.loop.add_reader(out.read_fd, functools.partial(self._drain, out))
         return out
+
+    def _drain(self, out: FifoOutput) -> None:
+        out.drain()
+        if out.file.pending and not out.flush_armed:
+            out.flush_armed = True  # an unfinished line is written as it is within a second
+            self.loop.call_later(FLUSH_AFTER, functools.partial(self._flush, out))
+
+    def _flush(self, out: FifoOutput) -> None:
+        out.flush_armed = False
+        if out.file.fd >= 0:
+            out.file.flush()
 
     def open_for(self, name: str) -> Opened:
         """The service's stdout and stderr: journal streams, the FIFO, or nothing."""

@@ -16,6 +16,7 @@ import stat
 F_SETPIPE_SZ = 1031
 PIPE_SIZE = 1 << 20
 READ_CHUNK = 1 << 16
+MAX_PENDING = 1 << 16    # a line longer than this is written in pieces
 MAX_PER_WAKE = 1 << 22   # drain at most this much per wake-up, so one chatty service cannot stall the loop
 
 
@@ -26,6 +27,7 @@ class RotatingFile:
         self.keep = keep
         self.fd = -1
         self.size = 0
+        self.pending = b""   # the start of a line whose end has not come yet
         self._open()
 
     def _open(self) -> None:
@@ -33,6 +35,23 @@ class RotatingFile:
         self.size = os.fstat(self.fd).st_size
 
     def write(self, data: bytes) -> None:
+        """Append whole lines; the start of an unfinished one waits for its end (or for
+        flush()), so that no line is ever split by a rotation."""
+        data = self.pending + data
+        cut = data.rfind(b"\n")
+        self.pending = data[cut + 1:]
+        if len(self.pending) >= MAX_PENDING:
+            self.pending, cut = b"", len(data) - 1
+        if cut >= 0:
+            self._lines(data[:cut + 1])
+
+    def flush(self) -> None:
+        """Write the unfinished line as it is (a prompt, a progress bar, the agent stopping)."""
+        if self.pending:
+            data, self.pending = self.pending, b""
+            self._lines(data)
+
+    def _lines(self, data: bytes) -> None:
         """Append, rotating first whenever the next piece would pass max_size: at the last
         line end that fits, or mid-line only for a line longer than a whole file."""
         while data:
@@ -70,6 +89,7 @@ class RotatingFile:
 
     def close(self) -> None:
         if self.fd >= 0:
+            self.flush()
             os.close(self.fd)
             self.fd = -1
 
@@ -89,6 +109,7 @@ class FifoOutput:
         except OSError:
             pass  # above /proc/sys/fs/pipe-max-size: the default 64 KiB will do
         self.file = RotatingFile(log, max_size, keep)
+        self.flush_armed = False
 
     def for_service(self) -> int:
         """An fd for the service's stdout and stderr (read-write: see the module docstring)."""
