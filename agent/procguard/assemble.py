@@ -27,7 +27,7 @@ from .tree_env import TreeStatus
 
 def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner] = None,
                  reaper: Reaper = REAPER, clock: Callable[[], float] = time.monotonic) -> Engine:
-    tree = choose(TreeSettings(**settings.cgroups))
+    tree = choose(TreeSettings(**settings.cgroups, instance=settings.state_dir))
     engine = Engine(settings, emitter, Admitter(settings, emitter),
                     spawner or ProcessSpawner(settings.service_log_dir), reaper, clock, tree=tree)
     engine.observers = [ProbesAdapter(engine), EscalationAdapter(engine),

@@ -51,9 +51,18 @@ def test_a_hybrid_host_tracks_in_unified_and_finds_the_v1_controllers_and_name_s
 
 
 def test_run_by_hand_or_at_the_root_the_agent_makes_procguard_and_stays_where_it_is():
-    assert placement(Hierarchy(2, frozenset(), "/x", "/"), None) == ("procguard", False)
-    assert placement(Hierarchy(2, frozenset(), "/x", "/user.slice/session-2.scope"), None) == ("procguard", False)
+    root, session = Hierarchy(2, frozenset(), "/x", "/"), Hierarchy(2, frozenset(), "/x", "/user.slice/session-2.scope")
+    assert placement(root, None, "/var/lib/procguard") == ("procguard/var-lib-procguard", False)
+    assert placement(session, None, "/var/lib/procguard") == ("procguard/var-lib-procguard", False)
     assert placement(Hierarchy(2, frozenset(), "/x", "/system.slice/procguard.service"), "t/1") == ("t/1", False)
+
+
+def test_two_agents_on_one_host_never_share_a_watchs_cgroup():
+    root = Hierarchy(2, frozenset(), "/x", "/")
+    a, b = placement(root, None, "/srv/lab/web01/state"), placement(root, None, "/srv/lab/web02/state")
+    assert a != b and a == ("procguard/srv-lab-web01-state", False)
+    long = placement(root, None, "/" + "d" * 300)[0]
+    assert len(long) < 120 and long.startswith("procguard/ddd")
 
 
 def test_no_cgroup_under_the_given_root_means_process_groups_and_says_why(tmp_path):
