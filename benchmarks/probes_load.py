@@ -30,7 +30,7 @@ from typing import Callable, Deque, Dict, List
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 
 from procguard.events.emitter import Emitter
-from procguard.probes import ProbeManager
+from procguard.probes.manager import ProbeManager
 
 
 class HangingServer(threading.Thread):

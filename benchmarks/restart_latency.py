@@ -8,16 +8,20 @@ stamps and ours are on one clock):
   death -> replacement  the agent's PG1004 "process started" event, emitted once the new
                         process has exec'd (Popen returns after exec succeeded)
 Then, with nothing happening, the agent's CPU time over --idle seconds and its RSS.
+Each size runs once per --metrics variant, in the same run: `off` (metrics.enabled: false),
+`textfile` (the default way out: node_exporter's textfile, the agent's file every 15 s) and
+`http` (the textfile and GET /metrics on loopback, scraped every 15 s during the idle
+window, as Prometheus would). Those run on process groups (`--cgroups off`).
 
-With --cgroups all (the default of `make bench`) every size runs three times in the same
-run: with cgroups off (process groups); with a cgroup per watch as the agent runs by
-default (deaths check the watch's cgroup for left-overs; the replacement is the watch's
-prepared start, already in its cgroup, let through its gate); and with a cgroup per watch
-but no prepared start (each start is placed in its cgroup before exec, which waits for
-the kernel's RCU grace period). With a prepared start, PG1004 is logged when the gate
-opens, a moment before the program execs; so "death → replacement exec'd" times the
-exec itself, from the kernel's process events (proc_events.py, CLOCK_MONOTONIC), the
-same way in every mode, and the ratio to cgroups off is taken on it (issue 11: at most 1.5).
+Then once per --cgroups variant, with metrics off (issue 11): `on`, a cgroup per watch as
+the agent runs by default (deaths check the watch's cgroup for left-overs; the replacement
+is the watch's prepared start, already in its cgroup, let through its gate), and
+`unprepared`, a cgroup per watch without prepared starts (each start is moved into its
+cgroup before it execs, which waits for the kernel's RCU grace period). With a prepared
+start PG1004 is logged when the gate opens, a moment before the program execs; so
+"replacement exec'd" times the exec itself from the kernel's process events (proc_events.py,
+CLOCK_MONOTONIC), the same way in every row, and the cgroup rows' ratio to the process
+group row with metrics off is taken on it (issue 11: at most 1.5).
 
 Run: make bench   (or .venv/bin/python benchmarks/restart_latency.py --help)
 Writes benchmarks/results/restart_latency.json and prints a Markdown table.
@@ -38,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
 from proc_events import ExecEvents
@@ -104,30 +109,57 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def run_procguard(n: int, kills: int, idle: float, python: str, cgroups: str = "off",
+METRICS = {"off": {"enabled": False}, "textfile": {"textfile_dir": "TEXTFILE"},
+           "http": {"textfile_dir": "TEXTFILE", "listen": "127.0.0.1:0"}}
+
+
+def scrape(port: int) -> int:
+    """GET /metrics once, as Prometheus does; the body's size."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        return len(resp.read())
+
+
+def agent_means(textfile: str) -> Dict[str, float]:
+    """The agent's own view of the same kills: mean of its latency histograms, in ms."""
+    with open(os.path.join(textfile, "procguard_agent.prom")) as handle:
+        values = dict(line.rsplit(" ", 1) for line in handle if line.startswith("procguard_") and "{" not in line)
+    out = {}
+    for name in ("detection", "restart"):
+        count = float(values.get(f"procguard_{name}_latency_seconds_count", 0))
+        if count:
+            out[f"agent_{name}"] = 1000 * float(values[f"procguard_{name}_latency_seconds_sum"]) / count
+    return out
+
+
+def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "off",
+                  hooks: Optional[List[Dict[str, object]]] = None, cgroups: str = "off",
                   execs: Optional[ExecEvents] = None) -> Dict[str, object]:
+    """One agent with N watches; `hooks` go into its config (benchmarks/hooks_load.py);
+    `cgroups`: off (process groups), on, or unprepared (on, without prepared starts)."""
     tag = str(700000 + random.randrange(99999))
     work = tempfile.mkdtemp(prefix=f"pg-bench-{n}-")
+    textfile = os.path.join(work, "textfile")
+    os.mkdir(textfile)
+    settings = os.path.join(work, "agent.yaml")
+    with open(settings, "w") as handle:  # JSON is YAML
+        json.dump({"metrics": {k: textfile if v == "TEXTFILE" else v for k, v in METRICS[metrics].items()},
+                   "cgroups": {"mode": "off"} if cgroups == "off" else {"prepare": cgroups == "on"}}, handle)
+    cgroup_path = f"procguard-bench/{os.path.basename(work)}"
+    tree = ["--cgroup-path", cgroup_path] if cgroups != "off" else []
     watches = [{"name": f"w{i}", "start": {"argv": ["/bin/sleep", f"{tag}{i:03d}"], "ready": {"alive_for": 0}},
                 "restart": {"max_restarts": 10000, "window": "60s", "backoff": {"reset_after": "20ms"}}}
                for i in range(n)]
     config = os.path.join(work, "watches.yaml")
     with open(config, "w") as handle:
-        json.dump({"version": 1, "watches": watches}, handle)
+        json.dump({"version": 1, "watches": watches, **({"hooks": hooks} if hooks else {})}, handle)
     stderr_path = os.path.join(work, "agent.stderr")
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "agent"))
-    cgroup_path = f"procguard-bench/{os.path.basename(work)}"
-    tree = ["--cgroup-path", cgroup_path] if cgroups != "off" else ["--cgroups", "off"]
-    if cgroups == "unprepared":
-        settings = os.path.join(work, "agent.yaml")
-        with open(settings, "w") as handle:
-            handle.write("cgroups: {prepare: false}\n")
-        tree += ["--settings", settings]
     with open(stderr_path, "w") as err:
         agent = subprocess.Popen(
             [python, "-m", "procguard.cli.main", "agent", "--config", config, "--allow-unsigned",
              "--state-dir", os.path.join(work, "state"), "--socket", os.path.join(work, "ctl.sock"),
-             "--syslog-socket", "", "--monotonic-stamps", *tree], stderr=err, env=env)
+             "--syslog-socket", "", "--journald-socket", "", "--settings", settings, "--monotonic-stamps", *tree],
+            stderr=err, env=env)
     tail = EventTail(stderr_path)
     pids: Dict[str, int] = {}
     try:
@@ -162,17 +194,29 @@ def run_procguard(n: int, kills: int, idle: float, python: str, cgroups: str = "
             pids[watch] = new_pid
             time.sleep(0.05)  # let the start count as good and the backoff reset
         time.sleep(2.0)
+        port = None
+        if metrics == "http":
+            found = re.search(r"PG7001 metrics served address=127\.0\.0\.1:(\d+)", open(stderr_path).read())
+            assert found, "the agent serves /metrics"
+            port = int(found[1])
         before, t_before = cpu_ticks(agent.pid), time.monotonic()
-        time.sleep(idle)
+        scraped = 0
+        while time.monotonic() - t_before < idle:
+            if port is not None:
+                scraped = scrape(port)
+            time.sleep(min(15.0, max(0.0, idle - (time.monotonic() - t_before))))
         used = (cpu_ticks(agent.pid) - before) / CLK_TCK
         wall = time.monotonic() - t_before
         return {
-            "n": n, "kills": kills, "cgroups": cgroups,
+            "n": n, "kills": kills, "metrics": metrics, "cgroups": cgroups, "scrape_bytes": scraped,
+            "exec_ms": {"median": statistics.median(running), "p95": percentile(running, 0.95)} if running else None,
+            "mean_ms": {"detect": statistics.mean(detect), "replace": statistics.mean(replace),
+                        **(agent_means(textfile) if metrics != "off" else {})},
             "detect_ms": {"median": statistics.median(detect), "p95": percentile(detect, 0.95)},
             "replace_ms": {"median": statistics.median(replace), "p95": percentile(replace, 0.95)},
-            "exec_ms": {"median": statistics.median(running), "p95": percentile(running, 0.95)} if running else None,
             "idle_cpu_percent": 100 * used / wall, "idle_seconds": round(wall, 1),
             "rss_mib": rss_kib(agent.pid) / 1024,
+            "hook_messages": {eid: open(stderr_path).read().count(f" {eid} ") for eid in ("PG7010", "PG7011")},
         }
     finally:
         agent.send_signal(signal.SIGTERM)
@@ -227,17 +271,22 @@ def reap() -> None:
             return
 
 
+TREES = {"off": "process group", "on": "cgroup", "unprepared": "cgroup, no prepared start"}
+
+
 def table(results: List[Dict[str, Any]]) -> str:
-    rows = ["| watched N | process tree | death → detection, median / p95 | death → replacement started (PG1004) "
-            "| death → replacement exec'd (kernel) | exec'd ÷ process group | idle CPU (% of a core) | RSS |",
-            "|---|---|---|---|---|---|---|---|"]
-    off = {r["n"]: r["exec_ms"]["median"] for r in results if r.get("cgroups") == "off" and r.get("exec_ms")}
-    names = {"off": "process group", "on": "cgroup", "unprepared": "cgroup, no prepared start"}
+    rows = ["| watched N | metrics | process tree | death → detection, median / p95 "
+            "| death → replacement running (PG1004), median / p95 | death → replacement exec'd (kernel) "
+            "| exec'd ÷ process group | idle CPU (% of a core) | RSS |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    base = {r["n"]: r["exec_ms"]["median"] for r in results
+            if r.get("cgroups", "off") == "off" and r.get("metrics", "off") == "off" and r.get("exec_ms")}
     for r in results:
         d, p, x = r["detect_ms"], r["replace_ms"], r.get("exec_ms")
+        tree = r.get("cgroups", "off")
         ran = f"{x['median']:.2f} / {x['p95']:.2f} ms" if x else "-"
-        ratio = f"{x['median'] / off[r['n']]:.2f}" if x and r.get("cgroups") != "off" and off.get(r["n"]) else "-"
-        rows.append(f"| {r['n']} | {names[str(r.get('cgroups'))]} | {d['median']:.2f} / {d['p95']:.2f} ms | "
+        ratio = f"{x['median'] / base[r['n']]:.2f}" if x and tree != "off" and base.get(r["n"]) else "-"
+        rows.append(f"| {r['n']} | {r.get('metrics', 'off')} | {TREES[tree]} | {d['median']:.2f} / {d['p95']:.2f} ms | "
                     f"{p['median']:.2f} / {p['p95']:.2f} ms | {ran} | {ratio} | "
                     f"{r['idle_cpu_percent']:.3f} % over {r['idle_seconds']:.0f} s | {r['rss_mib']:.1f} MiB |")
     return "\n".join(rows)
@@ -248,22 +297,25 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,100,500")
     parser.add_argument("--kills", type=int, default=30, help="kills per size (at least 20)")
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measurement")
+    parser.add_argument("--metrics", default="off,textfile,http",
+                        help="metrics variants to run for each size, in turn (default off,textfile,http)")
+    parser.add_argument("--cgroups", default="on,unprepared",
+                        help="cgroup variants to run after the metrics ones, with metrics off (default on,unprepared; "
+                             "'' for none)")
     parser.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable,
                         help="interpreter for the agent (default: Debian's python3, as the Ansible role deploys it)")
-    parser.add_argument("--cgroups", choices=("all", "on", "off", "unprepared"), default="all",
-                        help="a cgroup per watch (on), process groups only (off), cgroups without prepared "
-                             "starts (unprepared), or all three in one run (default)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "restart_latency.json"))
     args = parser.parse_args()
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # orphaned services become ours to reap
-    modes = ("off", "on", "unprepared") if args.cgroups == "all" else (args.cgroups,)
+    variants = [(m, "off") for m in args.metrics.split(",") if m] + \
+               [("off", c) for c in args.cgroups.split(",") if c and c != "off"]
     execs = ExecEvents()
-    results = [run_procguard(int(n), args.kills, args.idle, args.python, cgroups, execs)
-               for n in args.sizes.split(",") for cgroups in modes]
+    results = [run_procguard(int(n), args.kills, args.idle, args.python, metrics=m, cgroups=c, execs=execs)
+               for n in args.sizes.split(",") for m, c in variants]
     execs.close()
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    meta: Dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
-                            "kernel": os.uname().release, "python": sys.version.split()[0]}
+    meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+            "kernel": os.uname().release, "python": sys.version.split()[0]}
     with open(args.out, "w") as handle:
         json.dump({"meta": meta, "procguard": results}, handle, indent=2)
     print(table(results))

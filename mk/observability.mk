@@ -17,3 +17,12 @@ observability: venv
 observability-check: venv
 	$(OBS_CATALOG) | $(PY) roles/procguard_syslog/generate_ops_templates.py --check
 	$(PY) roles/procguard_metrics/generate_metrics_templates.py --check
+
+# tests/observability/test_journald_container.py runs the agent under systemd in the bookworm
+# image: the engine and that image first (both idempotent; the image is built once and cached).
+.PHONY: observability-image
+observability-image:
+	scripts/containers/engine.sh
+	scripts/containers/image.sh bookworm
+
+pytest: observability-image

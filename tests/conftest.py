@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Callable, Iterator, List
 
@@ -20,6 +21,7 @@ from helpers.agent import Agent, kill_if_alive
 from helpers.pull_server import PKI, ConfigServer
 from helpers.rsyslog import Rsyslog
 from helpers.signing import Env
+from procguard.children.reaper import REAPER
 from procguard.intake.terms import HostIdentity
 
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
@@ -81,6 +83,46 @@ def external() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
         except (subprocess.TimeoutExpired, ChildProcessError):
             pass
     _reap_orphans()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start child processes of the test (argv, Popen keywords); killed and reaped after it."""
+    procs: List[subprocess.Popen] = []
+
+    def start(argv: List[str], **kw) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, **kw)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def engine_reaping() -> Iterator[List]:
+    """This process as a child subreaper, reaping like the engine in a tight loop."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    before = ctypes.c_int(0)
+    libc.prctl(37, ctypes.byref(before), 0, 0, 0)
+    assert libc.prctl(36, 1, 0, 0, 0) == 0
+    REAPER.central = True
+    stop = threading.Event()
+    orphans = []
+
+    def reap() -> None:
+        while not stop.is_set():
+            orphans.extend(REAPER.reap())
+    thread = threading.Thread(target=reap, daemon=True)
+    thread.start()
+    yield orphans
+    stop.set()
+    thread.join()
+    REAPER.central = False
+    libc.prctl(36, before.value, 0, 0, 0)
 
 
 @pytest.fixture

@@ -53,6 +53,11 @@ class Loop:
         # Every callback runs guarded: an exception goes to on_error (the engine logs it and
         # carries on) instead of ending the loop and leaving every watch unwatched.
         self.on_error: Callable[[Exception], None] = _raise
+        # For the latency metrics: when the fds of this turn can have become ready at the
+        # earliest (see wait()), and the worst lateness of a due timer since it was last read.
+        self.woke_at = clock()
+        self.ready_since = self.woke_at
+        self.max_lag = 0.0
 
     # ------------------------------------------------------------- readers
     def add_reader(self, fd: int, fn: Callback) -> None:
@@ -88,6 +93,7 @@ class Loop:
         while self._timers and self._timers[0][0] <= now:
             _, _, handle = heapq.heappop(self._timers)
             if not handle.cancelled:
+                self.max_lag = max(self.max_lag, now - handle.when)
                 handle.cancelled = True
                 self._call(handle.fn)
 
@@ -133,10 +139,19 @@ class Loop:
         """Block until an fd is ready, a timer is due, or something was posted. Readers are
         called here; the other ready fds are returned."""
         timeout = self.next_timeout(cap)
+        previous = self.woke_at
+        slept = False
         try:
-            events = self.epoll.poll(timeout)
+            # First without sleeping: what is ready already became ready while the previous
+            # turn ran, after it woke. Otherwise the kernel wakes us the moment it happens.
+            events = self.epoll.poll(0)
+            if not events and timeout > 0:
+                slept = True
+                events = self.epoll.poll(timeout)
         except InterruptedError:
             events = []
+        self.woke_at = self.clock()
+        self.ready_since = self.woke_at if slept else previous
         out = []
         ready_readers = []
         for fd, mask in events:

@@ -9,16 +9,23 @@ reach a host.
 
 from __future__ import annotations
 
+import grp
+import json
 import os
 import re
 import socket as socketlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .durations import parse_duration
 from .events.emitter import FACILITIES
+from .loopback import parse_listen
 
 DEFAULT_SETTINGS = "/etc/procguard/agent.yaml"
+# node_exporter's textfile folder on Debian: metrics go there by default when it exists
+DEFAULT_TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+READ_ONLY_SOCKET = "/run/procguard-read/status.sock"
 
 
 @dataclass
@@ -40,14 +47,35 @@ class Settings:
     log_dir: Optional[str] = None  # default: STATE_DIR/logs
     pull: Dict[str, Any] = field(default_factory=dict)
     cgroups: Dict[str, Any] = field(default_factory=dict)  # mode, fs, path: see cgroups/choose.py
+    # observability (docs/observability.md)
+    metrics_enabled: bool = True
+    metrics_textfile_dir: Optional[str] = None  # None: DEFAULT_TEXTFILE_DIR if it exists; "": none
+    metrics_interval: float = 15.0
+    metrics_listen: Optional[str] = None        # loopback HOST:PORT for GET /metrics
+    journald_socket: str = JOURNAL_SOCKET       # used while it exists; "": never
+    read_only_group: Optional[str] = None       # may ask status and metrics on read_only_socket
+    read_only_socket: str = READ_ONLY_SOCKET
+    canary_interval: Optional[float] = None     # None: no canary self-test
+    canary_bound: float = 1.0
 
     @property
     def service_log_dir(self) -> str:
         return self.log_dir or os.path.join(self.state_dir, "logs")
 
+    @property
+    def textfile_dir(self) -> Optional[str]:
+        """Where the metrics textfiles go, or None: the configured folder, else node_exporter's
+        default folder when it exists (a host without node_exporter gets no stray folder)."""
+        if not self.metrics_enabled:
+            return None
+        if self.metrics_textfile_dir is None:
+            return DEFAULT_TEXTFILE_DIR if os.path.isdir(DEFAULT_TEXTFILE_DIR) else None
+        return self.metrics_textfile_dir or None
+
     def absolute(self) -> Settings:
         """Paths made absolute, so services never get a relative NOTIFY_SOCKET or log path."""
-        for name in ("config", "state_dir", "socket", "trusted_keys", "revoked", "log_dir"):
+        for name in ("config", "state_dir", "socket", "trusted_keys", "revoked", "log_dir", "metrics_textfile_dir",
+                     "read_only_socket"):
             value = getattr(self, name)
             if value:
                 setattr(self, name, os.path.abspath(value))
@@ -102,12 +130,8 @@ def _facility(value: Any) -> Optional[str]:
     return None if value in FACILITIES else f"must be one of {', '.join(FACILITIES)}, not {value!r}"
 
 
-def _syslog_socket(value: Any) -> Optional[str]:
+def _path_or_empty(value: Any) -> Optional[str]:
     return None if value == "" else _path(value)
-
-
-def _bool(value: Any) -> Optional[str]:
-    return None if isinstance(value, bool) else f"must be true or false, not {value!r}"
 
 
 def _cgroup_mode(value: Any) -> Optional[str]:
@@ -117,6 +141,35 @@ def _cgroup_mode(value: Any) -> Optional[str]:
 def _cgroup_path(value: Any) -> Optional[str]:
     ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_.@-]+(/[A-Za-z0-9_.@-]+)*", value) and ".." not in value
     return None if ok else "must be a relative cgroup path such as procguard or procguard/test-1"
+
+
+def _flag(value: Any) -> Optional[str]:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _at_least_1s(value: Any) -> Optional[str]:
+    why = _positive_duration(value)
+    return why or (None if parse_duration(value) >= 1 else "must be at least 1s")
+
+
+def _listen(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return "must be HOST:PORT on loopback, like 127.0.0.1:9464"
+    try:
+        parse_listen(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _group(value: Any) -> Optional[str]:
+    if _text(value):
+        return "must be a group name"
+    try:
+        grp.getgrnam(value)
+    except KeyError:
+        return f"no group {value!r} on this host; create it (groupadd {value}) or fix the name"
+    return None
 
 
 def _url(value: Any) -> Optional[str]:
@@ -134,11 +187,26 @@ TOP: Dict[str, Check] = {
     "poll_interval": _positive_duration, "detector": _detector,
 }
 NESTED: Dict[str, Dict[str, Check]] = {
-    "syslog": {"facility": _facility, "socket": _syslog_socket},
-    "cgroups": {"mode": _cgroup_mode, "fs": _path, "path": _cgroup_path, "prepare": _bool},
+    "syslog": {"facility": _facility, "socket": _path_or_empty},
+    "cgroups": {"mode": _cgroup_mode, "fs": _path, "path": _cgroup_path, "prepare": _flag},
     "pull": {"url": _url, "ca_bundle": _path, "pinned_sha256": _pin, "interval": _positive_duration,
              "timeout": _positive_duration},
+    "metrics": {"enabled": _flag, "textfile_dir": _path_or_empty, "interval": _at_least_1s, "listen": _listen},
+    "journald": {"socket": _path_or_empty},
+    "read_only": {"group": _group, "socket": _path},
+    "canary": {"interval": _at_least_1s, "bound": _positive_duration},
 }
+# nested key -> Settings attribute, for the groups read key by key
+FLAT: Dict[Tuple[str, str], str] = {
+    ("syslog", "facility"): "syslog_facility", ("syslog", "socket"): "syslog_socket",
+    ("metrics", "enabled"): "metrics_enabled", ("metrics", "textfile_dir"): "metrics_textfile_dir",
+    ("metrics", "interval"): "metrics_interval", ("metrics", "listen"): "metrics_listen",
+    ("journald", "socket"): "journald_socket",
+    ("read_only", "group"): "read_only_group", ("read_only", "socket"): "read_only_socket",
+    ("canary", "interval"): "canary_interval", ("canary", "bound"): "canary_bound",
+}
+DURATIONS = ("sweep_interval", "poll_interval", "metrics_interval", "canary_interval", "canary_bound")
+REQUIRED = {"pull": ("url",), "read_only": ("group",), "canary": ("interval",)}
 
 
 def settings_problems(doc: Any, file: str, line_of: Callable[[Tuple[Any, ...]], int]) -> Iterator[str]:
@@ -163,8 +231,9 @@ def settings_problems(doc: Any, file: str, line_of: Callable[[Tuple[Any, ...]], 
                     yield problem_line(file, line, f"{key}.{sub}", f"unknown setting; write one of {', '.join(NESTED[key])}")
                 elif check(item):
                     yield problem_line(file, line, f"{key}.{sub}", str(check(item)))
-            if key == "pull" and "url" not in value:
-                yield problem_line(file, where, "pull.url", "is required when pull is set")
+            for needed in REQUIRED.get(key, ()):
+                if needed not in value:
+                    yield problem_line(file, where, f"{key}.{needed}", f"is required when {key} is set")
         else:
             yield problem_line(file, where, str(key), f"unknown setting; write one of {', '.join(known)}")
 
@@ -193,13 +262,49 @@ def load_settings(path: Optional[str]) -> Settings:
     if problems:
         raise SettingsError(problems)
     for key, value in doc.items():
-        if key == "syslog":
-            settings.syslog_facility = str(value.get("facility", settings.syslog_facility))
-            settings.syslog_socket = str(value.get("socket", settings.syslog_socket))
-        elif key in ("sweep_interval", "poll_interval"):
-            setattr(settings, key, parse_duration(value))
-        elif key == "revoked":
+        if key == "pull":
+            settings.pull = value
+            continue
+        if key == "revoked":
             settings.revoked, settings.revoked_required = value, True
-        else:
-            setattr(settings, key, value)
+            continue
+        pairs = [(FLAT[(key, sub)], item) for sub, item in value.items()] if key in NESTED else [(key, value)]
+        for attr, item in pairs:
+            setattr(settings, attr, parse_duration(item) if attr in DURATIONS else item)
     return settings
+
+
+def load_settings_apart(path: Optional[str]) -> Settings:
+    """`load_settings` in a forked child, for the agent: PyYAML (about 1 MiB resident) never
+    enters the process that runs for months. The child answers the settings or the problems
+    as JSON through a pipe. Call it before any thread exists."""
+    if path is None and not os.path.exists(DEFAULT_SETTINGS):
+        return Settings()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: parse, answer, leave without running the parent's clean-ups
+        os.close(read_end)
+        try:
+            try:
+                answer: Dict[str, Any] = {"settings": asdict(load_settings(path))}
+            except SettingsError as exc:
+                answer = {"problems": exc.problems}
+            data = json.dumps(answer).encode()
+        except BaseException as exc:  # whatever happens, the parent gets one line
+            why = problem_line(path or DEFAULT_SETTINGS, 1, "", f"cannot be read ({exc})")
+            data = json.dumps({"problems": [why]}).encode()
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as answer_in:
+        data = answer_in.read()
+    os.waitpid(pid, 0)
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        why = problem_line(path or DEFAULT_SETTINGS, 1, "", "could not be read; run procguard check --settings")
+        raise SettingsError([why]) from None
+    if "problems" in answer:
+        raise SettingsError(answer["problems"])
+    return Settings(**answer["settings"])

@@ -313,7 +313,7 @@ class WatchUnit:
         else:
             self.env.emit("process_died", watch=self.name, pid=pid, status=described,
                           restarts=self.budget.total, detector=detector)
-        self.env.hook("died", self, pid=pid, planned=planned)
+        self.env.hook("died", self, pid=pid, planned=planned, detector=detector)
         self._check_excess()
         if pid in self.expected_exits:
             del self.expected_exits[pid]

@@ -1,7 +1,7 @@
 """The house stays readable: no import circle between modules or between sub-packages.
 
 Every import counts, also those inside functions and under TYPE_CHECKING, so a circle
-cannot be hidden. The ground floor (durations, fileio, refusal, states) imports nothing of
+cannot be hidden. The ground floor (durations, fileio, refusal, states, heap, loopback) imports nothing of
 ours. The layers are drawn in docs/architecture.md.
 """
 
@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Dict, List, Set
 
 PACKAGE = Path(__file__).resolve().parents[2] / "agent" / "procguard"
-GROUND = {"procguard.durations", "procguard.fileio", "procguard.refusal", "procguard.states"}
+GROUND = {"procguard.durations", "procguard.fileio", "procguard.refusal", "procguard.states", "procguard.heap",
+          "procguard.loopback"}
 
 
 def module_name(path: Path) -> str:
@@ -100,5 +101,5 @@ def test_the_ground_floor_imports_nothing_of_ours():
 
 def test_the_engine_imports_only_downward():
     above = {"procguard.assemble", "procguard.cli", "procguard.control", "procguard.probes",
-             "procguard.escalation"}
+             "procguard.escalation", "procguard.metrics", "procguard.hooks", "procguard.canary"}
     assert sorted(t for t in graph()["procguard.engine"] if area(t) in above) == []

@@ -10,40 +10,11 @@ back exit:0.
 
 from __future__ import annotations
 
-import ctypes
-import threading
-
-import pytest
-
 from procguard.children.commands import run_command
-from procguard.children.reaper import REAPER
 from procguard.config.action_spec import build_action
 from procguard.escalation.actions import CommandAction
 
 RUNS = 2000
-
-
-@pytest.fixture
-def engine_reaping():
-    """This process as a child subreaper, reaping like the engine in a tight loop."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    before = ctypes.c_int(0)
-    libc.prctl(37, ctypes.byref(before), 0, 0, 0)
-    assert libc.prctl(36, 1, 0, 0, 0) == 0
-    REAPER.central = True
-    stop = threading.Event()
-    orphans = []
-
-    def reap() -> None:
-        while not stop.is_set():
-            orphans.extend(REAPER.reap())
-    thread = threading.Thread(target=reap, daemon=True)
-    thread.start()
-    yield orphans
-    stop.set()
-    thread.join()
-    REAPER.central = False
-    libc.prctl(36, before.value, 0, 0, 0)
 
 
 def test_two_thousand_fast_probe_commands_all_report_exit_0(engine_reaping):

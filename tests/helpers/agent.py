@@ -68,7 +68,8 @@ class Agent:
 
     def start(self, wait: bool = True) -> Agent:
         args = procguard_cmd() + ["agent", "--config", self.config, "--state-dir", self.state_dir,
-                                  "--socket", self.socket, "--syslog-socket", self.syslog_socket]
+                                  "--socket", self.socket, "--syslog-socket", self.syslog_socket,
+                                  "--journald-socket", "", "--metrics-textfile-dir", ""]
         if self.allow_unsigned:
             args.append("--allow-unsigned")
         if not any(a in ("--cgroup-path", "--cgroups") for a in self.extra_args):

@@ -346,13 +346,18 @@ def test_bad_pull_settings_disable_pulling_loudly(tmp_path, env):
 
 
 # ----------------------------------------------------------------- the real agent
-def test_agent_pulls_applies_refuses_and_survives(make_agent, rsyslog, tag, tmp_path, server, pki, env):
-    key = env.new_key("k1")
+def pulling_agent(make_agent, rsyslog, tmp_path, server, pki, env):
+    """A signed-mode agent whose settings pull from the test server every second."""
     settings = tmp_path / "agent.yaml"
     settings.write_text(f"pull: {{url: '{server.url(PATH)}', ca_bundle: '{pki.ca_file}', interval: 1, timeout: 5}}\n")
     os.chmod(settings, 0o644)
-    agent = make_agent(None, syslog_socket=rsyslog.socket, allow_unsigned=False,
-                       extra_args=signed_args(env) + ["--settings", str(settings)])
+    return make_agent(None, syslog_socket=rsyslog.socket, allow_unsigned=False,
+                      extra_args=signed_args(env) + ["--settings", str(settings)])
+
+
+def test_agent_pulls_applies_refuses_and_survives(make_agent, rsyslog, tag, tmp_path, server, pki, env):
+    key = env.new_key("k1")
+    agent = pulling_agent(make_agent, rsyslog, tmp_path, server, pki, env)
     first = watch_config(tag, 10)
     install(agent, first, sign(key.private, first))
     server.publish(first, sign(key.private, first), PATH)
@@ -403,11 +408,7 @@ def test_agent_pulls_applies_refuses_and_survives(make_agent, rsyslog, tag, tmp_
 def test_fresh_host_without_a_config_boots_from_the_pull_server(make_agent, rsyslog, tag, tmp_path, server, pki, env):
     """An autoscaled server: no config on disk yet; it gets its watches at boot by pull."""
     key = env.new_key("k1")
-    settings = tmp_path / "agent.yaml"
-    settings.write_text(f"pull: {{url: '{server.url(PATH)}', ca_bundle: '{pki.ca_file}', interval: 1, timeout: 5}}\n")
-    os.chmod(settings, 0o644)
-    agent = make_agent(None, syslog_socket=rsyslog.socket, allow_unsigned=False,
-                       extra_args=signed_args(env) + ["--settings", str(settings)])
+    agent = pulling_agent(make_agent, rsyslog, tmp_path, server, pki, env)
     assert not os.path.exists(agent.config)
     config = watch_config(tag, 5)
     publish(server, config, key)

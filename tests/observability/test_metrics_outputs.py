@@ -12,7 +12,8 @@ import pytest
 from helpers.wait import wait_until
 from procguard.metrics import exposition, textfile
 from procguard.metrics.recorder import Recorder
-from procguard.metrics.server import MetricsServer, parse_listen
+from procguard.loopback import parse_listen
+from procguard.metrics.server import MetricsServer
 
 
 @pytest.fixture

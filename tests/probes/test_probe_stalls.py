@@ -5,13 +5,11 @@ thread, exactly as the engine loop would. Every wait is a condition with a deadl
 
 from __future__ import annotations
 
-import ctypes
 import http.server
 import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -43,20 +41,8 @@ def manager(loop, tmp_path):
 
 
 @pytest.fixture
-def sleeper():
-    procs = []
-
-    def start(*argv, **kw):
-        p = subprocess.Popen(list(argv) or ["sleep", "60"], **kw)
-        procs.append(p)
-        return p
-    yield start
-    for p in procs:
-        try:
-            p.kill()
-        except ProcessLookupError:
-            pass
-        p.wait()
+def sleeper(spawn):
+    return lambda *argv, **kw: spawn(list(argv) or ["sleep", "60"], **kw)
 
 
 def test_sigstopped_process_is_stalled_snapshotted_and_restart_is_fresh(loop, manager, sleeper, tmp_path):
@@ -201,35 +187,7 @@ def test_notify_ignores_senders_outside_the_watch(loop, manager):
     assert loop.verdict("svc3", "ready") is None
 
 
-PR_SET_CHILD_SUBREAPER = 36
-PR_GET_CHILD_SUBREAPER = 37
-
-
-@pytest.fixture
-def subreaper_engine():
-    """Make this process a child subreaper and reap the way the engine does (REAPER.reap with
-    waitpid(-1), keeping owned statuses): the worst case for the probe's own reaping."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    before = ctypes.c_int(0)
-    libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0)
-    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    REAPER.central = True
-    stop = threading.Event()
-    reaped = {"orphans": 0}
-
-    def reap():
-        while not stop.wait(0.005):
-            reaped["orphans"] += len(REAPER.reap())
-    thread = threading.Thread(target=reap, daemon=True)
-    thread.start()
-    yield reaped
-    stop.set()
-    thread.join()
-    REAPER.central = False
-    libc.prctl(PR_SET_CHILD_SUBREAPER, before.value, 0, 0, 0)     # tests/conftest.py sets 1
-
-
-def test_exec_probe_that_hangs_is_killed_at_timeout_and_leaves_no_zombie(loop, manager, subreaper_engine, tmp_path):
+def test_exec_probe_that_hangs_is_killed_at_timeout_and_leaves_no_zombie(loop, manager, engine_reaping, tmp_path):
     marker = tmp_path / "probe-pids"
     script = f"echo $$ >> {marker}; sleep 300 & echo $! >> {marker}; sleep 300"
     pids = (os.getpid(),)
@@ -250,4 +208,4 @@ def test_exec_probe_that_hangs_is_killed_at_timeout_and_leaves_no_zombie(loop, m
         return [row for row in proc_table() if row[0] in started or row[2] in started
                 or (row[1] == os.getpid() and row[3] == "Z")]
     wait_for(lambda: not leftovers(), 5, "no probe process or zombie left")
-    assert subreaper_engine["orphans"] >= 1, "the killed background sleeps were reaped as orphans"
+    assert len(engine_reaping) >= 1, "the killed background sleeps were reaped as orphans"

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
-import pytest
 
 from helpers.wait import wait_until
 from procguard.config.model import Match
 from procguard.proc.matcher import Scan, candidates
-
-
-@pytest.fixture
-def spawn():
-    procs = []
-
-    def start(argv, **kw):
-        proc = subprocess.Popen(argv, **kw)
-        procs.append(proc)
-        return proc
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
 
 
 def found(match, parent_pids=(), exclude=()):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import subprocess
 
 import pytest
 
@@ -23,17 +22,8 @@ as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown and 
 
 
 @pytest.fixture
-def process(tag):
-    procs = []
-
-    def start(user=None):
-        proc = subprocess.Popen(["/bin/sleep", tag], user=user)
-        procs.append(proc)
-        return proc
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
+def process(spawn, tag):
+    return lambda user=None: spawn(["/bin/sleep", tag], user=user)
 
 
 def pidfile_for(tmp_path, pid, before_start=None):

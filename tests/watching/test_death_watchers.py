@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import subprocess
 
 import pytest
 
@@ -15,18 +14,8 @@ from procguard.watching.deaths import PidfdWatcher, PollWatcher
 
 
 @pytest.fixture
-def sleeper():
-    procs = []
-
-    def start():
-        proc = subprocess.Popen(["/bin/sleep", "600"])
-        procs.append(proc)
-        return proc
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+def sleeper(spawn):
+    return lambda: spawn(["/bin/sleep", "600"])
 
 
 def test_pidfd_watcher_wakes_epoll_on_the_death_and_names_the_process(sleeper):

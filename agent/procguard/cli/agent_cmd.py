@@ -11,7 +11,7 @@ from ..assemble import build_engine
 from ..events.emitter import Emitter
 from ..intake.filesafety import check_chain
 from ..refusal import Refusal
-from ..settings import DEFAULT_SETTINGS, SettingsError, load_settings
+from ..settings import DEFAULT_SETTINGS, SettingsError, load_settings_apart
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--allow-unsigned", action="store_true",
                    help="apply unsigned configs (local trials only; logged loudly)")
     p.add_argument("--syslog-socket", help="syslog socket (default /dev/log; empty: no syslog)")
+    p.add_argument("--journald-socket",
+                   help="journald's native socket (default /run/systemd/journal/socket; empty: never)")
+    p.add_argument("--metrics-textfile-dir",
+                   help="folder for node_exporter's textfile collector (empty: none; see docs/observability.md)")
     p.add_argument("--quiet", action="store_true", help="no events on stderr")
     p.add_argument("--cgroups", choices=("auto", "off"), help="a cgroup per watch where possible (default), or "
                    "process groups only (settings: cgroups.mode)")
@@ -60,7 +64,7 @@ def stderr_is_journal() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings(args.settings)
+        settings = load_settings_apart(args.settings)
         check_settings_file(args.settings)
     except SettingsError as exc:
         for problem in exc.problems:
@@ -68,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for flag, attr in (("config", "config"), ("state_dir", "state_dir"), ("socket", "socket"),
                        ("trusted_keys", "trusted_keys"), ("revoked", "revoked"),
-                       ("host_name", "host_name"), ("syslog_socket", "syslog_socket")):
+                       ("host_name", "host_name"), ("syslog_socket", "syslog_socket"),
+                       ("journald_socket", "journald_socket"), ("metrics_textfile_dir", "metrics_textfile_dir")):
         value = getattr(args, flag)
         if value is not None:
             setattr(settings, attr, value)
@@ -79,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if args.cgroup_path is not None:
         settings.cgroups = {**settings.cgroups, "path": args.cgroup_path}
     settings.absolute()
-    quiet = args.quiet or (stderr_is_journal() and bool(settings.syslog_socket))
+    quiet = args.quiet or (stderr_is_journal() and bool(settings.syslog_socket or settings.journald_socket))
     try:
         emitter = Emitter(settings.syslog_facility, settings.syslog_socket,
-                          stderr=None if quiet else sys.stderr, monotonic_stamps=args.monotonic_stamps)
+                          stderr=None if quiet else sys.stderr, monotonic_stamps=args.monotonic_stamps,
+                          journal_socket=settings.journald_socket)
     except ValueError as exc:
         print(f"procguard: settings: syslog.facility: {exc}", file=sys.stderr)
         return 2

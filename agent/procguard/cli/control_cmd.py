@@ -1,14 +1,14 @@
-"""`procguard status|pause|resume|restart|reload|signal|reload-service`: talk to the running agent."""
+"""`procguard status|metrics|pause|resume|restart|reload|signal|reload-service`: talk to the running agent."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any, Dict
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..durations import parse_duration
-from ..control.client import AgentUnreachable, request
+from ..control.client import AgentUnreachable, request, request_read
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add("status", "show every watch")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=status)
+    p = add("metrics", "print the agent's metrics (Prometheus text)")
+    p.set_defaults(func=metrics)
     for name, help_text in (("pause", "stop restarting a watch (planned work)"),
                             ("resume", "restart a paused watch's processes again")):
         p = add(name, help_text)
@@ -47,17 +49,25 @@ def _call(args: argparse.Namespace, message: Dict[str, Any]) -> Dict[str, Any]:
     return request(message, args.socket)
 
 
-def _run(args: argparse.Namespace, message: Dict[str, Any], done: str) -> int:
+def _ask(args: argparse.Namespace, message: Dict[str, Any],
+         send: Callable[..., Dict[str, Any]] = request) -> Tuple[Optional[Dict[str, Any]], int]:
+    """(the reply, 0), or (None, the exit code) once the problem is printed."""
     try:
-        reply = _call(args, message)
+        reply = send(message, args.socket)
     except AgentUnreachable as exc:
         print(f"procguard: {exc}", file=sys.stderr)
-        return 3
+        return None, 3
     if not reply.get("ok"):
         print(f"procguard: {reply.get('error', 'refused')}", file=sys.stderr)
-        return 1
-    print(f"{done}: {', '.join(reply.get('watches') or []) or 'no watches'}")
-    return 0
+        return None, 1
+    return reply, 0
+
+
+def _run(args: argparse.Namespace, message: Dict[str, Any], done: str) -> int:
+    reply, code = _ask(args, message)
+    if reply is not None:
+        print(f"{done}: {', '.join(reply.get('watches') or []) or 'no watches'}")
+    return code
 
 
 def pause_resume(args: argparse.Namespace) -> int:
@@ -112,9 +122,16 @@ def reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def metrics(args: argparse.Namespace) -> int:
+    reply, code = _ask(args, {"cmd": "metrics"}, request_read)
+    if reply is not None:
+        sys.stdout.write(reply["text"])
+    return code
+
+
 def status(args: argparse.Namespace) -> int:
     try:
-        reply = _call(args, {"cmd": "status"})
+        reply = request_read({"cmd": "status"}, args.socket)
     except AgentUnreachable as exc:
         print(f"procguard: {exc}", file=sys.stderr)
         return 3

@@ -10,6 +10,7 @@ import re
 from typing import Any, Dict, Iterator, List, Tuple
 
 from ..durations import parse_duration
+from .hook_checks import hook_errors
 from .model import merged_entry
 from .probe_spec import timings
 from .service_checks import service_errors
@@ -38,6 +39,7 @@ def _all(doc: Dict[str, Any]) -> Iterator[Error]:
     yield from service_errors(doc)
     for index, listener in enumerate(doc.get("haproxy_agent", [])):
         yield from _listener(("haproxy_agent", index), listener, seen)
+    yield from hook_errors(doc.get("hooks"), seen)
 
 
 def _watch(path: Path, m: Dict[str, Any], raw: Dict[str, Any], names: Dict[str, int]) -> Iterator[Error]:

@@ -38,6 +38,9 @@ def host_errors(doc: Dict[str, Any]) -> Iterator[Error]:
             for key in ("argv", "undo_argv"):
                 if action["type"] == "command" and key in action and action[key][0].startswith("/"):
                     yield from _binary(path + ("on_giveup", "escalate", a_index, key, 0), action[key][0], SERVICE_PATH)
+    for index, hook in enumerate(doc.get("hooks", [])):
+        if "command" in hook and hook["command"][0].startswith("/"):
+            yield from _binary(("hooks", index, "command", 0), hook["command"][0], SERVICE_PATH)
 
 
 def _start(path: Path, start: Dict[str, Any]) -> Iterator[Error]:

@@ -3,9 +3,9 @@
 One list for every route by which a file reaches an exec: start commands (inherited from
 `defaults` too, and through `shell: true`), files named in an argv (a script given to an
 interpreter, `[/bin/sh, /opt/app/run.sh]`), exec probes, escalation commands with their
-undo, reload commands, and systemctl for `systemd_unit` watches. The intake checks each
-with the same file-safety rule, so `procguard check` and the agent refuse the same configs
-(docs/security.md).
+undo, event hooks' commands, reload commands, and systemctl for `systemd_unit` watches.
+The intake checks each with the same file-safety rule, so `procguard check` and the agent
+refuse the same configs (docs/security.md).
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ def programs(doc: Dict[str, Any]) -> Iterator[Program]:
                 if action["type"] == "command" and field in action:
                     yield from _argv(here + ("on_giveup", "escalate", a_index, field), action[field], False,
                                      f"escalation {field} of watch {name}", None, "/", SERVICE_PATH)
+    for index, hook in enumerate(doc.get("hooks", [])):
+        if "command" in hook:
+            yield from _argv(("hooks", index, "command"), hook["command"], False, f"command of hook {hook['name']}",
+                             None, "/", SERVICE_PATH)
 
 
 def _argv(key: Path, argv: Sequence[str], shell: bool, kind: str, user: Optional[str], cwd: str,

@@ -11,6 +11,7 @@ from typing import Any, Dict
 
 from ..durations import PATTERN as DURATION_PATTERN
 from .action_schema import ACTION_SCHEMA, TOP_LEVEL_SCHEMA
+from .hook_schema import TOP_LEVEL_SCHEMA as HOOKS
 from .probe_schema import PROBE_SCHEMA
 from .service_schema import AFTER, LIMITS, OUTPUT, RELOAD, SYSTEMD_UNIT
 
@@ -123,6 +124,7 @@ def build() -> Schema:
         "defaults": _obj(watch_props, description="merged under every watch"),
         "watches": {"type": "array", "items": watch},
         **TOP_LEVEL_SCHEMA,
+        **HOOKS,
     }
     schema = _obj(top, required=["version", "watches"])
     schema.update({

@@ -7,6 +7,7 @@ import socket
 import time
 from typing import Any, Dict, Optional
 
+from ..settings import READ_ONLY_SOCKET
 from .protocol import decode, encode
 
 DEFAULT_SOCKET = "/run/procguard/control.sock"
@@ -51,9 +52,21 @@ def request(message: Dict[str, Any], path: Optional[str] = None, timeout: float 
     except FileNotFoundError:
         raise AgentUnreachable(f"{target}: no agent is listening (is procguard running? start it, or pass --socket)") from None
     except PermissionError:
-        raise AgentUnreachable(f"{target}: permission denied; run as root") from None
+        raise AgentUnreachable(f"{target}: permission denied; run as root (status and metrics: as a member of "
+                               "the read_only group, see docs/observability.md)") from None
     except OSError as exc:
         raise AgentUnreachable(f"{target}: {exc.strerror or exc}") from None
     if not data:
         raise AgentUnreachable(f"{target}: the agent closed the connection without answering")
     return decode(data)
+
+
+def request_read(message: Dict[str, Any], path: Optional[str] = None, timeout: float = 60.0) -> Dict[str, Any]:
+    """A read command (status, metrics): with no socket named, a user who may not use the
+    control socket (not root) is answered on the read-only socket, when there is one."""
+    try:
+        return request(message, path, timeout)
+    except AgentUnreachable:
+        if path or os.environ.get("PROCGUARD_SOCKET") or not os.path.exists(READ_ONLY_SOCKET) or os.geteuid() == 0:
+            raise
+    return request(message, READ_ONLY_SOCKET, timeout)

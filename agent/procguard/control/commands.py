@@ -15,9 +15,11 @@ from .service_cmds import reload_service, signal_watch
 
 
 class Commands:
-    def __init__(self, engine: Engine, pull_status: Optional[Callable[[], Dict[str, Any]]] = None) -> None:
+    def __init__(self, engine: Engine, pull_status: Optional[Callable[[], Dict[str, Any]]] = None,
+                 metrics_text: Optional[Callable[[], str]] = None) -> None:
         self.engine = engine
         self.pull_status = pull_status
+        self.metrics_text = metrics_text  # None: metrics are off in the settings
 
     def handle(self, request: Dict[str, Any], uid: int) -> Union[Dict[str, Any], Later]:
         cmd = request.get("cmd")
@@ -25,6 +27,10 @@ class Commands:
         try:
             if cmd == "status":
                 return {"ok": True, **self.status()}
+            if cmd == "metrics":
+                if self.metrics_text is None:
+                    return {"ok": False, "error": "metrics are off (metrics.enabled: false in the agent settings)"}
+                return {"ok": True, "text": self.metrics_text()}
             if cmd == "reload":
                 later = Later()
                 self.engine.reload(by, later.resolve)
@@ -59,8 +65,8 @@ class Commands:
                 return reload_service(self.engine, unit, by)
         except LookupError as exc:
             return {"ok": False, "error": str(exc.args[0])}
-        return {"ok": False, "error": f"unknown command {cmd!r}; use status, pause, resume, restart, reload, "
-                                      "signal or reload-service"}
+        return {"ok": False, "error": f"unknown command {cmd!r}; use status, metrics, pause, resume, restart, "
+                                      "reload, signal or reload-service"}
 
     def _names(self, given: Any, allow_all: bool) -> List[str]:
         if given == "*" and allow_all:

@@ -26,18 +26,23 @@ CLIENT_TIMEOUT = 5.0
 
 
 class ControlServer:
-    def __init__(self, path: str, handler: Handler, on_refused: Callable[[int, str], None], loop: Loop) -> None:
+    def __init__(self, path: str, handler: Handler, on_refused: Callable[[int, str], None], loop: Loop,
+                 group: Optional[int] = None) -> None:
+        """`group`: a read-only socket (control/readonly.py) is mode 0660 and owned by this
+        group, in a folder anyone may traverse; the kernel then lets only root and the group's
+        members connect, and every client is served (the handler allows reading only)."""
         self.path = path
         self.handler = handler
         self.on_refused = on_refused
         self.loop = loop
+        self.group = group
         self.sock: Optional[socket.socket] = None
         self.clients: Dict[int, Tuple[socket.socket, bytearray]] = {}
 
     def start(self) -> None:
         path = self.path
         directory = os.path.dirname(path)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.makedirs(directory, mode=0o700 if self.group is None else 0o755, exist_ok=True)
         if os.path.exists(path):
             os.unlink(path)  # a stale socket from a killed agent
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
@@ -46,7 +51,9 @@ class ControlServer:
             self.sock.bind(path)
         finally:
             os.umask(old)
-        os.chmod(path, 0o600)
+        if self.group is not None:
+            os.chown(path, -1, self.group)
+        os.chmod(path, 0o600 if self.group is None else 0o660)
         self.sock.listen(socket.SOMAXCONN)
         self.loop.add_reader(self.sock.fileno(), self._accept_ready)
 
@@ -69,7 +76,7 @@ class ControlServer:
             return None
         conn.setblocking(False)
         uid = self._peer_uid(conn)
-        if uid not in (0, os.getuid()):
+        if self.group is None and uid not in (0, os.getuid()):
             self.on_refused(uid, "not root")
             conn.close()
             return None

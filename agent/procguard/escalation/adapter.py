@@ -18,7 +18,9 @@ class EscalationAdapter:
         self._health: Dict[str, Tuple[bool, bool]] = {}
 
     def configure(self, config: Config, units: Mapping[str, WatchUnit]) -> None:
-        self.mgr.configure(config.haproxy_agent, {w.name: w.on_giveup.escalate for w in config.watches})
+        # only watches with actions: 500 empty entries would cost the agent about 0.1 MiB
+        self.mgr.configure(config.haproxy_agent,
+                           {w.name: w.on_giveup.escalate for w in config.watches if w.on_giveup.escalate})
         self._health = {k: v for k, v in self._health.items() if config.watch(k) is not None}
         for watch in config.watches:
             unit = units.get(watch.name)

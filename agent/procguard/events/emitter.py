@@ -1,8 +1,16 @@
-"""Send events to syslog (/dev/log) and, in the foreground, to stderr.
+"""Send events to journald (natively, with their fields), to syslog (/dev/log) and, in the
+foreground, to stderr; then to the sinks (metrics count them, hooks act on them).
 
-We write the datagram ourselves instead of using the `syslog` module so that the socket
-path and facility are settings, a missing /dev/log never blocks the agent, and a
-reconnect after rsyslog restarts is automatic.
+We write the datagrams ourselves instead of using the `syslog` module so that the socket
+paths and facility are settings, a missing socket never blocks the agent, and a reconnect
+after rsyslog or journald restarts is automatic.
+
+One entry in the journal, not two: when /dev/log *is* journald's own socket (Debian's
+default: /dev/log -> /run/systemd/journal/dev-log), an event goes to journald natively only.
+journald keeps it with MESSAGE_ID and the PROCGUARD_* fields and hands it to the syslog
+daemon like every other entry (ForwardToSyslog, or rsyslog's imjournal), so the syslog
+files keep their line, once. When /dev/log belongs to a syslog daemon of its own, or
+journald does not run, events go to /dev/log as before (and to journald too, if it runs).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import time
 from typing import Callable, Deque, Dict, List, Optional, TextIO, Tuple
 
 from . import catalog
+from .journald import JournalSender, entry, same_socket
 from .message import SEVERITIES, Message
 
 FACILITIES = {
@@ -36,6 +45,7 @@ class Emitter:
         ident: str = "procguard",
         history: int = 200,
         monotonic_stamps: bool = False,
+        journal_socket: str = "",
     ) -> None:
         if facility not in FACILITIES:
             raise ValueError(f"unknown syslog facility {facility!r}; use one of {', '.join(FACILITIES)}")
@@ -47,13 +57,22 @@ class Emitter:
         self.sinks: List[Sink] = []
         self.recent: Deque[Tuple[float, str]] = collections.deque(maxlen=history)
         self._sock: Optional[socket.socket] = None
+        self.journal = JournalSender(journal_socket) if journal_socket else None
+        self._syslog_is_journal: Optional[bool] = None  # decided once journald answers
 
     def emit(self, name: str, **fields: object) -> str:
         """Log the catalog message called `name` (a KeyError names an event missing from it)."""
         msg = catalog.get(name)
         line = msg.render(fields)
         self.recent.append((time.time(), line))
-        self._to_syslog(msg, line)
+        if self.journal is not None and self.journal.send(entry(msg, fields, line, self.ident, self.facility)):
+            if self._syslog_is_journal is None:
+                self._syslog_is_journal = same_socket(self.socket_path, self.journal.dev_log)
+            if not self._syslog_is_journal:
+                self._to_syslog(msg, line)
+        else:
+            self._syslog_is_journal = None
+            self._to_syslog(msg, line)
         if self.stderr is not None:
             stamp = f"{time.monotonic():.6f}" if self.monotonic_stamps else time.strftime("%H:%M:%S")
             print(f"{stamp} {msg.severity:<7} {line}", file=self.stderr, flush=True)
@@ -79,10 +98,15 @@ class Emitter:
             except BlockingIOError:
                 return  # syslog is saturated: dropping beats blocking the loop
             except OSError:
-                self.close()  # rsyslog restarted or is absent: reconnect once
+                self._close_syslog()  # rsyslog restarted or is absent: reconnect once
 
-    def close(self) -> None:
+    def _close_syslog(self) -> None:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+    def close(self) -> None:
+        self._close_syslog()
+        if self.journal is not None:
+            self.journal.close()
 

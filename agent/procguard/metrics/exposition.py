@@ -12,7 +12,7 @@ import math
 from typing import Dict, Iterable, Iterator, Sequence, Tuple
 
 from .families import ALL, Family
-from .registry import Snapshot
+from .registry import Registry, Snapshot
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -144,6 +144,11 @@ def chunks(text: Iterable[str], size: int = CHUNK) -> Iterator[bytes]:
             buf, length = [], 0
     if buf:
         yield "".join(buf).encode("utf-8")
+
+
+def render_text(registry: Registry) -> str:
+    """Everything the registry holds now, as Prometheus text (the control socket's `metrics`)."""
+    return render(registry.snapshot())
 
 
 def render(snap: Snapshot, families: Iterable[Family] = ALL, openmetrics: bool = False) -> str:

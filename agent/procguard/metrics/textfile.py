@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Callable, Dict, Optional
 
+from .. import heap
 from ..fileio import write_atomically
 from . import exposition
 from .families import AGENT, PROBE, WATCH
@@ -65,8 +66,10 @@ class TextfileWriter:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def write_now(self) -> None:
-        """Write what changed; raises OSError (the thread reports it through on_error)."""
+    def write_now(self) -> bool:
+        """Write what changed; True when a watch or probe file was rewritten. Raises OSError
+        (the thread reports it through on_error)."""
+        big = False
         for scope, path in self.paths.items():
             (generation,) = self.registry.generation(scope)  # before the copy: never newer than it
             if scope == AGENT or generation != self._written.get(scope) or not os.path.exists(path):
@@ -74,12 +77,15 @@ class TextfileWriter:
                 write_atomically(path, exposition.chunks(exposition.lines(snap)), FILE_MODE)
                 self._written[scope] = generation
                 self.writes += 1
+                big = big or scope != AGENT
+        return big
 
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                self.write_now()
+                if self.write_now():
+                    heap.trim()  # rendering a big file leaves freed chunks in this thread's arena
                 self._report(None)
             except OSError as exc:
                 self._report(f"{exc.filename or self.directory}: {exc.strerror or exc}")

@@ -63,6 +63,8 @@ class ProbeManager:
         self.emitter = emitter
         self.state_dir = state_dir
         self.on_verdict: Verdict = lambda watch, verdict, detail: None
+        # every finished check (watch, probe, ok, reason, seconds), for the metrics
+        self.on_checked: Callable[[str, str, bool, str, float], None] = lambda *result: None
         self._watches: Dict[str, _Watch] = {}
 
     # ---- configuration -------------------------------------------------------------
@@ -224,6 +226,7 @@ class ProbeManager:
         if r.epoch != w.epoch:
             return                                  # from before the last (re)start
         st.last = r
+        self.on_checked(w.name, r.probe, r.ok, r.reason, r.duration)
         if r.ok:
             st.successes += 1
             st.failures = 0
