@@ -262,8 +262,8 @@ def load_settings(path: Optional[str]) -> Settings:
     if problems:
         raise SettingsError(problems)
     for key, value in doc.items():
-        if key == "pull":
-            settings.pull = value
+        if key in ("pull", "cgroups"):
+            setattr(settings, key, value)  # read as a whole: cgroups/choose.py, intake/pull_worker.py
             continue
         if key == "revoked":
             settings.revoked, settings.revoked_required = value, True
