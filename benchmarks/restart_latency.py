@@ -11,17 +11,8 @@ Then, with nothing happening, the agent's CPU time over --idle seconds and its R
 Each size runs once per --metrics variant, in the same run: `off` (metrics.enabled: false),
 `textfile` (the default way out: node_exporter's textfile, the agent's file every 15 s) and
 `http` (the textfile and GET /metrics on loopback, scraped every 15 s during the idle
-window, as Prometheus would). Those run on process groups (`--cgroups off`).
-
-Then once per --cgroups variant, with metrics off (issue 11): `on`, a cgroup per watch as
-the agent runs by default (deaths check the watch's cgroup for left-overs; the replacement
-is the watch's prepared start, already in its cgroup, let through its gate), and
-`unprepared`, a cgroup per watch without prepared starts (each start is moved into its
-cgroup before it execs, which waits for the kernel's RCU grace period). With a prepared
-start PG1004 is logged when the gate opens, a moment before the program execs; so
-"replacement exec'd" times the exec itself from the kernel's process events (proc_events.py,
-CLOCK_MONOTONIC), the same way in every row, and the cgroup rows' ratio to the process
-group row with metrics off is taken on it (issue 11: at most 1.5).
+window, as Prometheus would). They run on process groups (cgroups.mode: off), as the
+figures were first measured; cgroups_latency.py compares the process trees.
 
 Run: make bench   (or .venv/bin/python benchmarks/restart_latency.py --help)
 Writes benchmarks/results/restart_latency.json and prints a Markdown table.
@@ -43,9 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from typing import Any, Dict, List, Optional, Tuple
-
-from proc_events import ExecEvents
+from typing import Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -132,10 +121,8 @@ def agent_means(textfile: str) -> Dict[str, float]:
 
 
 def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "off",
-                  hooks: Optional[List[Dict[str, object]]] = None, cgroups: str = "off",
-                  execs: Optional[ExecEvents] = None) -> Dict[str, object]:
-    """One agent with N watches; `hooks` go into its config (benchmarks/hooks_load.py);
-    `cgroups`: off (process groups), on, or unprepared (on, without prepared starts)."""
+                  hooks: Optional[List[Dict[str, object]]] = None) -> Dict[str, object]:
+    """One agent with N watches; `hooks` go into its config (benchmarks/hooks_load.py)."""
     tag = str(700000 + random.randrange(99999))
     work = tempfile.mkdtemp(prefix=f"pg-bench-{n}-")
     textfile = os.path.join(work, "textfile")
@@ -143,9 +130,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
     settings = os.path.join(work, "agent.yaml")
     with open(settings, "w") as handle:  # JSON is YAML
         json.dump({"metrics": {k: textfile if v == "TEXTFILE" else v for k, v in METRICS[metrics].items()},
-                   "cgroups": {"mode": "off"} if cgroups == "off" else {"prepare": cgroups == "on"}}, handle)
-    cgroup_path = f"procguard-bench/{os.path.basename(work)}"
-    tree = ["--cgroup-path", cgroup_path] if cgroups != "off" else []
+                   "cgroups": {"mode": "off"}}, handle)
     watches = [{"name": f"w{i}", "start": {"argv": ["/bin/sleep", f"{tag}{i:03d}"], "ready": {"alive_for": 0}},
                 "restart": {"max_restarts": 10000, "window": "60s", "backoff": {"reset_after": "20ms"}}}
                for i in range(n)]
@@ -158,7 +143,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
         agent = subprocess.Popen(
             [python, "-m", "procguard.cli.main", "agent", "--config", config, "--allow-unsigned",
              "--state-dir", os.path.join(work, "state"), "--socket", os.path.join(work, "ctl.sock"),
-             "--syslog-socket", "", "--journald-socket", "", "--settings", settings, "--monotonic-stamps", *tree],
+             "--syslog-socket", "", "--journald-socket", "", "--settings", settings, "--monotonic-stamps"],
             stderr=err, env=env)
     tail = EventTail(stderr_path)
     pids: Dict[str, int] = {}
@@ -171,7 +156,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
             return len(pids) == n and bool(tail.find("PG1001", "", 0) or "PG1001" in open(stderr_path).read())
         wait_for(all_started, 120, f"{n} processes to start")
         time.sleep(1.0)
-        detect, replace, running = [], [], []
+        detect, replace = [], []
         for k in range(kills):
             watch = f"w{k % n}"
             pid = pids[watch]
@@ -186,11 +171,6 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
             assert died is not None, "the death event precedes the start event"
             detect.append((died[0] - t0) * 1000)
             replace.append((t_start - t0) * 1000)
-            if execs is not None:
-                argv = next(w["start"]["argv"] for w in watches if w["name"] == watch)
-                wait_for(lambda p=new_pid, a=argv: cmdline(p) == a, 5, f"{new_pid} running its program")
-                ran = wait_for(lambda p=new_pid, t=t0: execs.last_exec(p, t), 5, f"the exec of {new_pid}")
-                running.append((ran - t0) * 1000)
             pids[watch] = new_pid
             time.sleep(0.05)  # let the start count as good and the backoff reset
         time.sleep(2.0)
@@ -208,8 +188,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
         used = (cpu_ticks(agent.pid) - before) / CLK_TCK
         wall = time.monotonic() - t_before
         return {
-            "n": n, "kills": kills, "metrics": metrics, "cgroups": cgroups, "scrape_bytes": scraped,
-            "exec_ms": {"median": statistics.median(running), "p95": percentile(running, 0.95)} if running else None,
+            "n": n, "kills": kills, "metrics": metrics, "scrape_bytes": scraped,
             "mean_ms": {"detect": statistics.mean(detect), "replace": statistics.mean(replace),
                         **(agent_means(textfile) if metrics != "off" else {})},
             "detect_ms": {"median": statistics.median(detect), "p95": percentile(detect, 0.95)},
@@ -227,38 +206,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
             except ProcessLookupError:
                 pass
         reap()
-        if cgroups != "off":
-            remove_cgroups(cgroup_path)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def remove_cgroups(rel: str) -> None:
-    """The bench's own cgroups, in every hierarchy, once their processes are gone."""
-    sys.path.insert(0, os.path.join(REPO, "agent"))
-    from procguard.cgroups.mounts import hierarchies, read_host
-
-    for h in hierarchies(*read_host()):
-        top = h.directory(os.path.join(h.own, rel))
-        for directory, _dirs, _files in sorted(os.walk(top), key=lambda d: -len(d[0])):
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                try:
-                    os.rmdir(directory)
-                    break
-                except OSError:
-                    time.sleep(0.05)  # the killed services are still leaving it
-        try:
-            os.rmdir(os.path.dirname(top))
-        except OSError:
-            pass
-
-
-def cmdline(pid: int) -> List[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return [part.decode() for part in handle.read().rstrip(b"\0").split(b"\0")]
-    except OSError:
-        return []
 
 
 def reap() -> None:
@@ -271,23 +219,14 @@ def reap() -> None:
             return
 
 
-TREES = {"off": "process group", "on": "cgroup", "unprepared": "cgroup, no prepared start"}
-
-
-def table(results: List[Dict[str, Any]]) -> str:
-    rows = ["| watched N | metrics | process tree | death → detection, median / p95 "
-            "| death → replacement running (PG1004), median / p95 | death → replacement exec'd (kernel) "
-            "| exec'd ÷ process group | idle CPU (% of a core) | RSS |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    base = {r["n"]: r["exec_ms"]["median"] for r in results
-            if r.get("cgroups", "off") == "off" and r.get("metrics", "off") == "off" and r.get("exec_ms")}
+def table(results: List[Dict[str, object]]) -> str:
+    rows = ["| watched N | metrics | death → detection, median / p95 | death → replacement running, median / p95 "
+            "| idle CPU (% of a core) | RSS |",
+            "|---|---|---|---|---|---|"]
     for r in results:
-        d, p, x = r["detect_ms"], r["replace_ms"], r.get("exec_ms")
-        tree = r.get("cgroups", "off")
-        ran = f"{x['median']:.2f} / {x['p95']:.2f} ms" if x else "-"
-        ratio = f"{x['median'] / base[r['n']]:.2f}" if x and tree != "off" and base.get(r["n"]) else "-"
-        rows.append(f"| {r['n']} | {r.get('metrics', 'off')} | {TREES[tree]} | {d['median']:.2f} / {d['p95']:.2f} ms | "
-                    f"{p['median']:.2f} / {p['p95']:.2f} ms | {ran} | {ratio} | "
+        d, p = r["detect_ms"], r["replace_ms"]
+        rows.append(f"| {r['n']} | {r.get('metrics', 'off')} | {d['median']:.2f} / {d['p95']:.2f} ms | "
+                    f"{p['median']:.2f} / {p['p95']:.2f} ms | "
                     f"{r['idle_cpu_percent']:.3f} % over {r['idle_seconds']:.0f} s | {r['rss_mib']:.1f} MiB |")
     return "\n".join(rows)
 
@@ -299,20 +238,13 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measurement")
     parser.add_argument("--metrics", default="off,textfile,http",
                         help="metrics variants to run for each size, in turn (default off,textfile,http)")
-    parser.add_argument("--cgroups", default="on,unprepared",
-                        help="cgroup variants to run after the metrics ones, with metrics off (default on,unprepared; "
-                             "'' for none)")
     parser.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable,
                         help="interpreter for the agent (default: Debian's python3, as the Ansible role deploys it)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "restart_latency.json"))
     args = parser.parse_args()
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # orphaned services become ours to reap
-    variants = [(m, "off") for m in args.metrics.split(",") if m] + \
-               [("off", c) for c in args.cgroups.split(",") if c and c != "off"]
-    execs = ExecEvents()
-    results = [run_procguard(int(n), args.kills, args.idle, args.python, metrics=m, cgroups=c, execs=execs)
-               for n in args.sizes.split(",") for m, c in variants]
-    execs.close()
+    results = [run_procguard(int(n), args.kills, args.idle, args.python, metrics=m)
+               for n in args.sizes.split(",") for m in args.metrics.split(",")]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
             "kernel": os.uname().release, "python": sys.version.split()[0]}

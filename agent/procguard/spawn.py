@@ -18,8 +18,10 @@ from __future__ import annotations
 import os
 import pwd
 import resource
+import select
 import shutil
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
@@ -62,7 +64,10 @@ BASE_ENV = {"PATH": SERVICE_PATH, "LANG": "C.UTF-8"}
 # The gate reads one line from its stdin (the pipe), then gives the program /dev/null as
 # stdin, as any service gets. `read` fails at end of file: if the agent closes the gate
 # without opening it, the program never runs unplaced.
-GATE = 'IFS= read -r _ || exit 126; exec </dev/null; exec "$0" "$@"'
+# Its stdin is one end of a socket pair: having read its line it answers on it, so the agent
+# can wait (asleep, its CPU free for the gate) until the gate runs.
+GATE = 'IFS= read -r _ || exit 126; echo >&0; exec </dev/null; exec "$0" "$@"'
+GATE_WAIT = 0.05  # seconds the agent waits at most for a gate it opened to run
 
 
 def service_env(watch: str, start: Start, extra_env: Dict[str, str]) -> Dict[str, str]:
@@ -123,7 +128,8 @@ class ProcessSpawner:
         run = argv
         if launch.gated:
             _check_program(argv[0], env.get("PATH", SERVICE_PATH))
-            gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
+            ends = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            gate_r, gate_w = ends[0].detach(), ends[1].detach()
             run = ["/bin/sh", "-c", GATE, *argv]
         try:
             proc = subprocess.Popen(
@@ -176,6 +182,7 @@ def open_gate(spawned: Spawned) -> bool:
     """Let a prepared process exec its program; False when it is gone already."""
     try:
         os.write(spawned.gate, b"\n")
+        select.select([spawned.gate], [], [], GATE_WAIT)  # asleep until it runs: its CPU is free
         return True
     except OSError:
         return False
