@@ -182,7 +182,9 @@ def open_gate(spawned: Spawned) -> bool:
     """Let a prepared process exec its program; False when it is gone already."""
     try:
         os.write(spawned.gate, b"\n")
-        select.select([spawned.gate], [], [], GATE_WAIT)  # asleep until it runs: its CPU is free
+        waiter = select.poll()  # not select(): the agent's fds go well past 1024
+        waiter.register(spawned.gate, select.POLLIN)
+        waiter.poll(GATE_WAIT * 1000)  # asleep until it runs: its CPU is free
         return True
     except OSError:
         return False
