@@ -4,12 +4,12 @@ Moving a process into a cgroup takes the kernel's cgroup threadgroup lock for wr
 which waits for an RCU grace period: about 10 ms on an idle host, far more than the rest
 of a restart (about 3 ms). So once a watch's process is started, the agent starts the
 next one ahead of need: the /bin/sh gate (spawn.py), already placed in the watch's cgroup
-with its rlimits set, waiting on its pipe. When the watch needs a process, opening the
+with its rlimits set, waiting on its socket. When the watch needs a process, opening the
 gate is one write: the program runs at once, in its cgroup from its first instruction.
 
 A prepared start costs one idle shell per watch (about 260 KiB). It is invisible to the
 watch's tree operations (members, stops, leftovers); `cgroups.prepare: false` turns it
-off. It never outlives the agent: when the agent's end of the pipe closes, the shell
+off. It never outlives the agent: when the agent's end of its socket closes, the shell
 reads end of file and exits. A config change or a stop that killed it starts afresh.
 """
 

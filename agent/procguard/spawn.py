@@ -7,7 +7,7 @@ otherwise (never the agent's own UMask by accident), and its output where the wa
 `output:` sends it.
 
 When something must happen before the program runs (joining the watch's cgroup, setting
-rlimits), the process starts as a tiny /bin/sh gate that waits on a pipe: the agent moves
+rlimits), the process starts as a tiny /bin/sh gate that waits on a socket: the agent moves
 it and sets its limits from outside, then lets it exec the program. A Python preexec_fn
 would do the same inside the child, but costs a full fork of the agent (no vfork) and is
 unsafe with the agent's worker threads.
@@ -61,7 +61,7 @@ class Spawner(Protocol):
 
 
 BASE_ENV = {"PATH": SERVICE_PATH, "LANG": "C.UTF-8"}
-# The gate reads one line from its stdin (the pipe), then gives the program /dev/null as
+# The gate reads one line from its stdin (the socket), then gives the program /dev/null as
 # stdin, as any service gets. `read` fails at end of file: if the agent closes the gate
 # without opening it, the program never runs unplaced.
 # Its stdin is one end of a socket pair: having read its line it answers on it, so the agent

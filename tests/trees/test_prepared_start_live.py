@@ -58,3 +58,26 @@ def test_prepared_starts_can_be_turned_off(make_agent, tmp_path, tag):
     os.kill(pid, signal.SIGKILL)
     agent.wait_watch("svc", lambda w: w["pids"] and w["pids"][0] != pid and w["state"] == "running")
     assert pids_in(watch_dir(agent.cgroup_path, "svc")) == agent.watch("svc")["pids"]
+
+
+def test_a_gate_opens_whatever_its_fd_number(tmp_path, tag):
+    """The agent holds thousands of fds with hundreds of watches: the gate's is past 1024."""
+    import resource
+
+    from procguard.config.model import Start
+    from procguard.spawn import Launch, ProcessSpawner, Spawned, open_gate
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(2048, hard), hard))
+    start = Start(argv=("/bin/sleep", tag), shell=False, user=None, group=None, env=(), cwd="/", timeout=30,
+                  alive_for=0, ready_probe=None, umask=None)
+    held = ProcessSpawner().spawn("w", start, {}, Launch(rlimits=((resource.RLIMIT_CORE, (0, 0)),), hold=True))
+    high = os.dup2(held.gate, 1500)
+    os.close(held.gate)
+    try:
+        assert open_gate(Spawned(held.pid, held.argv, gate=high))
+        wait_until(lambda: cmdline(held.pid) == ("/bin/sleep", tag), 5, what="the program running")
+    finally:
+        os.kill(held.pid, signal.SIGKILL)
+        os.waitpid(held.pid, 0)
