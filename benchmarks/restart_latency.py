@@ -11,7 +11,8 @@ Then, with nothing happening, the agent's CPU time over --idle seconds and its R
 Each size runs once per --metrics variant, in the same run: `off` (metrics.enabled: false),
 `textfile` (the default way out: node_exporter's textfile, the agent's file every 15 s) and
 `http` (the textfile and GET /metrics on loopback, scraped every 15 s during the idle
-window, as Prometheus would).
+window, as Prometheus would). They run on process groups (cgroups.mode: off), as the
+figures were first measured; cgroups_latency.py compares the process trees.
 
 Run: make bench   (or .venv/bin/python benchmarks/restart_latency.py --help)
 Writes benchmarks/results/restart_latency.json and prints a Markdown table.
@@ -128,7 +129,8 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
     os.mkdir(textfile)
     settings = os.path.join(work, "agent.yaml")
     with open(settings, "w") as handle:  # JSON is YAML
-        json.dump({"metrics": {k: textfile if v == "TEXTFILE" else v for k, v in METRICS[metrics].items()}}, handle)
+        json.dump({"metrics": {k: textfile if v == "TEXTFILE" else v for k, v in METRICS[metrics].items()},
+                   "cgroups": {"mode": "off"}}, handle)
     watches = [{"name": f"w{i}", "start": {"argv": ["/bin/sleep", f"{tag}{i:03d}"], "ready": {"alive_for": 0}},
                 "restart": {"max_restarts": 10000, "window": "60s", "backoff": {"reset_after": "20ms"}}}
                for i in range(n)]

@@ -1,9 +1,10 @@
 """The composition root: builds the agent from its parts, and nothing else builds them.
 
 The engine imports only downward; this module is the one place that knows every part:
-the admitter, the spawner and the reaper below the engine; the probe, escalation, hooks
-and metrics adapters, the metrics outputs, the canary, the control server with its commands
-(and its read-only twin), and the pull worker above it.
+the admitter, the spawner, the reaper and the process tree (a cgroup per watch, or process
+groups) below the engine; the probe, escalation, hooks and metrics adapters, the tree's
+status, the metrics outputs, the canary, the control server with its commands (and its
+read-only twin), and the pull worker above it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import time
 from typing import Callable, Optional
 
+from .cgroups.choose import TreeSettings, choose
 from .children.reaper import REAPER, Reaper
 from .control.commands import Commands
 from .control.server import ControlServer
@@ -25,15 +27,18 @@ from .intake.admitter import Admitter
 from .probes.adapter import ProbesAdapter
 from .settings import Settings
 from .spawn import ProcessSpawner, Spawner
+from .tree_env import TreeStatus
 
 
 def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner] = None,
                  reaper: Reaper = REAPER, clock: Callable[[], float] = time.monotonic) -> Engine:
     heap.one_arena()  # before any thread of the agent exists
+    tree = choose(TreeSettings(**settings.cgroups, instance=settings.state_dir))
     engine = Engine(settings, emitter, Admitter(settings, emitter),
-                    spawner or ProcessSpawner(settings.service_log_dir), reaper, clock)
+                    spawner or ProcessSpawner(settings.service_log_dir), reaper, clock, tree=tree)
     probes = ProbesAdapter(engine)
-    engine.observers = [probes, EscalationAdapter(engine), HooksAdapter(engine)]
+    engine.observers = [probes, EscalationAdapter(engine), HooksAdapter(engine),
+                        TreeStatus(engine, engine.start_order.waiting_for)]
     metrics_text = None
     canary_record = None
     if settings.metrics_enabled:

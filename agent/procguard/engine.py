@@ -15,6 +15,8 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import __version__, states
+from .cgroups.group_tree import GroupTree
+from .cgroups.tree import ProcessTree
 from .children.reaper import Reaper
 from .children.status import describe_status
 from .config.model import Config, Watch
@@ -26,6 +28,7 @@ from .intake.admitter import Admitted, Admitter, Job
 from .intake.queue import CheckQueue
 from .intake.verdict import Verdict
 from .loop import Loop, TimerHandle, set_child_subreaper
+from .output.manager import Outputs
 from .observer import Companion, WatchObserver
 from .pauses import Pauses, PauseStore
 from .proc import procfs
@@ -36,6 +39,9 @@ from .refusal import Refusal
 from .sdnotify import Notifier
 from .settings import Settings
 from .spawn import Spawned, Spawner
+from .start_order import StartOrder
+from .systemd_units import main_process
+from .tree_env import TreeEnv
 from .unit import WatchUnit
 from .watching.deaths import PidfdWatcher, PollWatcher, Watcher
 
@@ -44,10 +50,10 @@ NOTHING_REPEAT = 3600.0  # seconds between two "nothing is watched" messages
 LATE_EXEC_RESCAN = 1.0   # seconds after start: one more scan for processes caught mid-exec
 
 
-class Engine:
+class Engine(TreeEnv):
     def __init__(self, settings: Settings, emitter: Emitter, admitter: Admitter, spawner: Spawner,
                  reaper: Reaper, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, tree: Optional[ProcessTree] = None) -> None:
         self.settings = settings
         self.emitter = emitter
         self.admitter = admitter
@@ -70,6 +76,10 @@ class Engine:
         self.running = False
         self.notifier = Notifier()
         self.loop.on_error = self._internal_error
+        self.tree: ProcessTree = tree or GroupTree("no cgroup tree given")
+        self.outputs = Outputs(settings.service_log_dir, settings.state_dir, self.loop, self.emit)
+        self.start_order = StartOrder(lambda: self.units, self.emit, self.guard)
+        self._tree_init(prepare=settings.cgroups.get("prepare", True) is not False)
         self.watcher: Watcher
         if settings.detector != "poll" and PidfdWatcher.available():
             self.watcher = PidfdWatcher(self.loop.epoll)
@@ -90,12 +100,7 @@ class Engine:
 
     def spawn(self, watch: Watch) -> Spawned:
         assert watch.start is not None
-        extra: Dict[str, str] = {}
-        for observer in self.observers:
-            extra.update(observer.env_for(watch.name))
-        start = watch.start
-        return self.reaper.launch(watch.name, lambda: self.spawner.spawn(watch.name, start, extra),
-                                  lambda spawned: spawned.pid)
+        return self.start_process(watch)  # tree_env.py: its cgroup, limits, output, prepared start
 
     def watch_pid(self, identity: Identity, watch: str) -> bool:
         if not self.watcher.add(identity):
@@ -122,6 +127,8 @@ class Engine:
         return False
 
     def find(self, unit: WatchUnit, scan: Optional[Scan] = None) -> List[Identity]:
+        if unit.watch.systemd_unit:
+            return main_process(unit.watch.systemd_unit)
         scan = scan or Scan.take()
         parent_pids: List[int] = []
         if unit.watch.match.parent:
@@ -168,6 +175,9 @@ class Engine:
             self.unwatch_pid(pid)
         for observer in self.observers:
             observer.unit_event(what, unit, info)
+        if what == "state":
+            self.start_order.changed()
+            self.state_changed(unit)
 
     # ================================================================ config
     def load_file(self, by: str) -> Dict[str, Any]:
@@ -248,6 +258,7 @@ class Engine:
         self.units = {w.name: self.units[w.name] for w in config.watches}
         self.config = config
         self.applied_at = self.wall()
+        self.configure_trees(config)
         for observer in self.observers:
             observer.configure(config, self.units)
         if fresh:
@@ -257,7 +268,7 @@ class Engine:
                 if unit.state != states.PAUSED:
                     self.guard(unit, functools.partial(self._adopt, unit, scan))
             for unit in self._parents_first(fresh):
-                self.guard(unit, unit.settle)
+                self.guard(unit, functools.partial(self.start_order.settle, unit))
         self.emit("config_applied", config=config.path, serial=config.serial,
                   added=len(plan.added), changed=len(plan.changed), removed=len(plan.removed),
                   unchanged=len(plan.unchanged))
@@ -284,7 +295,10 @@ class Engine:
                 status = self._wait_exiting_child(identity.pid)
         self.reaper.release(identity.pid)
         if unit is not None:
+            oom = self.oom_check(unit, identity.pid, status)
             self.guard(unit, functools.partial(unit.on_death, identity.pid, status, detector))
+            if oom:
+                unit.last_exit = "oom-kill"
 
     def _wait_exiting_child(self, pid: int) -> Optional[int]:
         """The pidfd wakes a hair before the child becomes a zombie: wait that instant."""
@@ -399,6 +413,8 @@ class Engine:
             observer.shutdown()
         for unit in self.units.values():
             unit.close()
+        self.outputs.close()
+        self.prepared.close()
         self.watcher.close()
         self.loop.close()
         self.emitter.close()

@@ -46,6 +46,7 @@ class Settings:
     allow_unsigned: bool = False
     log_dir: Optional[str] = None  # default: STATE_DIR/logs
     pull: Dict[str, Any] = field(default_factory=dict)
+    cgroups: Dict[str, Any] = field(default_factory=dict)  # mode, fs, path: see cgroups/choose.py
     # observability (docs/observability.md)
     metrics_enabled: bool = True
     metrics_textfile_dir: Optional[str] = None  # None: DEFAULT_TEXTFILE_DIR if it exists; "": none
@@ -133,6 +134,15 @@ def _path_or_empty(value: Any) -> Optional[str]:
     return None if value == "" else _path(value)
 
 
+def _cgroup_mode(value: Any) -> Optional[str]:
+    return None if value in ("auto", "off") else f"must be auto or off, not {value!r}"
+
+
+def _cgroup_path(value: Any) -> Optional[str]:
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_.@-]+(/[A-Za-z0-9_.@-]+)*", value) and ".." not in value
+    return None if ok else "must be a relative cgroup path such as procguard or procguard/test-1"
+
+
 def _flag(value: Any) -> Optional[str]:
     return None if isinstance(value, bool) else "must be true or false"
 
@@ -178,6 +188,7 @@ TOP: Dict[str, Check] = {
 }
 NESTED: Dict[str, Dict[str, Check]] = {
     "syslog": {"facility": _facility, "socket": _path_or_empty},
+    "cgroups": {"mode": _cgroup_mode, "fs": _path, "path": _cgroup_path, "prepare": _flag},
     "pull": {"url": _url, "ca_bundle": _path, "pinned_sha256": _pin, "interval": _positive_duration,
              "timeout": _positive_duration},
     "metrics": {"enabled": _flag, "textfile_dir": _path_or_empty, "interval": _at_least_1s, "listen": _listen},
@@ -251,8 +262,8 @@ def load_settings(path: Optional[str]) -> Settings:
     if problems:
         raise SettingsError(problems)
     for key, value in doc.items():
-        if key == "pull":
-            settings.pull = value
+        if key in ("pull", "cgroups"):
+            setattr(settings, key, value)  # read as a whole: cgroups/choose.py, intake/pull_worker.py
             continue
         if key == "revoked":
             settings.revoked, settings.revoked_required = value, True

@@ -4,7 +4,8 @@ Ground floor: imports nothing of ours. The only place states are defined.
 
     STARTING  a process was started and is not yet good (alive_for, or ready probe)
     RUNNING   enough instances run and the last start was good
-    STOPPING  a stop signal was sent (restart request or stall); waiting for the exit
+    STOPPING  a stop signal was sent (restart request, stall, or to the left-overs of a
+              process that died); waiting until nothing of the tree is left
     BACKOFF   a restart waits for its delay
     GAVE_UP   the restart budget is spent; on_giveup is in force
     PAUSED    an operator paused the watch; nothing is restarted
@@ -35,8 +36,9 @@ EDGES: Dict[str, FrozenSet[str]] = {
     # a start ends well, fails, gives up, is stopped (stall, restart), paused, or its process exits
     STARTING: frozenset({RUNNING, BACKOFF, GAVE_UP, STOPPING, PAUSED, DOWN, EXITED}),
     RUNNING: frozenset({STARTING, BACKOFF, GAVE_UP, STOPPING, PAUSED, DOWN, EXITED}),
-    # once every stopped process exited: start again, back off, give up; or an operator pauses
-    STOPPING: frozenset({STARTING, RUNNING, BACKOFF, GAVE_UP, PAUSED, DOWN}),
+    # once every stopped process exited: start again, back off, give up; or an operator pauses;
+    # or, after the left-overs of a process that exited with a no-restart code are gone: exited
+    STOPPING: frozenset({STARTING, RUNNING, BACKOFF, GAVE_UP, PAUSED, DOWN, EXITED}),
     BACKOFF: frozenset({STARTING, GAVE_UP, STOPPING, PAUSED}),
     # slow retry or an operator's restart starts again
     GAVE_UP: frozenset({STARTING, STOPPING, PAUSED}),

@@ -23,6 +23,7 @@ from .proc.procfs import Identity
 from .spawn import Spawned, SpawnError
 
 DAEMON_RESCAN = 0.2  # seconds between scans while a forking start settles
+TREE_POLL = 0.02  # seconds between looks at a stopped tree until nothing of it is left
 RESCAN_FIRST = 0.5  # a watch without start that is short of instances looks again after this
 RESCAN_MAX = 60.0
 
@@ -44,6 +45,11 @@ class UnitEnv(Protocol):
     def find(self, unit: WatchUnit) -> List[Identity]: ...
     def identity_of(self, pid: int) -> Optional[Identity]: ...
     def hook(self, what: str, unit: WatchUnit, **info: Any) -> None: ...
+    # the process tree of a watch (its cgroup, or the sessions it started): `groups` empty
+    # means the whole watch; else the trees of those started instances only
+    def stop_tree(self, unit: WatchUnit, groups: List[int], sig: int) -> None: ...
+    def tree_left(self, unit: WatchUnit, groups: List[int]) -> bool: ...
+    def kill_tree(self, unit: WatchUnit, groups: List[int]) -> None: ...
     def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None: ...
     def exit_status(self, pid: int) -> Optional[int]: ...
 
@@ -59,7 +65,8 @@ class Instance:
 
 class WatchUnit:
     # slots: a fleet host may have hundreds of watches, and the agent should stay small
-    __slots__ = ("_after_stop", "_daemon_deadline", "_excess", "_failed", "_in_batch", "_rescan_delay", "_timers",
+    __slots__ = ("_after_stop", "_daemon_deadline", "_excess", "_failed", "_in_batch", "_rescan_delay", "_stopped",
+                 "_timers", "_tree_deadline",
                  "attempts", "backoff", "budget", "env", "expected_exits", "instances", "last_exit",
                  "paused_until", "stalled", "state", "watch")
 
@@ -81,6 +88,8 @@ class WatchUnit:
         self._failed = False  # in GAVE_UP or DOWN since the last time it ran well
         self._in_batch = False  # starting several instances: settle once, at the end
         self._rescan_delay = 0.0
+        self._stopped: Optional[List[int]] = None  # the tree the stop in progress waits for ([]: all)
+        self._tree_deadline: Optional[float] = None
         self._excess = False  # more instances than instances.max, reported once until fixed
 
     # ---------------------------------------------------------------- helpers
@@ -313,24 +322,23 @@ class WatchUnit:
         if pid in self.expected_exits:
             del self.expected_exits[pid]
             if not self.expected_exits and self._after_stop is not None:
-                self._cancel("kill")
-                after, self._after_stop = self._after_stop, None
-                after()
+                self._finish_stop()
             return
         if self.state in (states.PAUSED, states.GAVE_UP, states.EXITED, states.BROKEN):
             return  # nothing is restarted in these states
         if planned == "expected_exit":
             self.env.emit("not_restarted_exit_code", watch=self.name, pid=pid, status=described)
             if not self.instances:
-                self._to(states.EXITED)  # RUNNING -> EXITED
+                self._clear_leftovers(inst, lambda: self._to(states.EXITED))  # RUNNING/STOPPING -> EXITED
             return
         if planned == "launcher":
             self._await_daemon()
             return
         if len(self.instances) >= self.watch.min_instances:
+            self._clear_leftovers(inst, lambda: None)
             return  # the others are enough
         self._cancel("stable")
-        self._failure(described)
+        self._clear_leftovers(inst, lambda: self._failure(described))
 
     def _planned(self, pid: int, inst: Instance, code: Optional[int]) -> Optional[str]:
         """Why this death was expected, or None for a crash (docs/messages.md, PG1021)."""
@@ -435,12 +443,22 @@ class WatchUnit:
         self._to(states.STOPPING, reason=how)  # -> STOPPING
         self.expected_exits.update(dict.fromkeys(targets, planned))
         self._after_stop = after
+        whole = len(targets) == len(self.instances)
+        groups = [] if whole else [p for p in targets if self.instances[p].ours]
+        self._stopped = groups if whole or groups else None
         for pid in targets:
-            ok = self.env.send_signal(self.instances[pid].identity, self.watch.stop_signal)
+            identity = self.instances[pid].identity
+            ok = self.env.send_signal(identity, self.watch.stop_signal)
             self.env.emit("process_stopped", watch=self.name, pid=pid,
                           signal=signal.Signals(self.watch.stop_signal).name[3:], how=how)
             if not ok:
                 self.expected_exits.pop(pid, None)
+            else:
+                # a stopped (T) process acts on the stop signal only once continued; without
+                # this it would wait out the whole stop.timeout
+                self.env.send_signal(identity, signal.SIGCONT)
+        if self._stopped is not None:
+            self.env.stop_tree(self, self._stopped, self.watch.stop_signal)  # the rest of the tree too
         self._timer("kill", self.watch.stop_timeout, self._kill_remaining)
 
     def _kill_remaining(self) -> None:
@@ -450,6 +468,50 @@ class WatchUnit:
             if inst is not None:
                 self.env.send_signal(inst.identity, signal.SIGKILL)
                 self.env.emit("process_stopped", watch=self.name, pid=pid, signal="KILL", how="stop timeout")
+        if self._stopped is not None:
+            self.env.kill_tree(self, self._stopped)  # cgroup.kill: forks in flight included
+
+    def _finish_stop(self) -> None:
+        """The stopped processes are gone: carry on once nothing of their tree is left
+        (a worker or a double-forked grandchild would hold ports and files). After the
+        SIGKILL of stop.timeout, an unkillable leftover is waited for one more stop.timeout."""
+        self._timers.pop("tree", None)
+        if self._stopped is not None and self.env.tree_left(self, self._stopped):
+            now = self.env.now()
+            if self._tree_deadline is None:
+                self._tree_deadline = now + 2 * self.watch.stop_timeout
+            if now < self._tree_deadline:
+                self._timer("tree", TREE_POLL, self._finish_stop)
+                return
+            self.env.emit("tree_not_empty", watch=self.name, waited=format_duration(2 * self.watch.stop_timeout))
+        self._tree_deadline = None
+        self._stopped = None
+        self._cancel("kill")
+        after, self._after_stop = self._after_stop, None
+        if after is not None:
+            after()
+
+    def _clear_leftovers(self, dead: Instance, then: Callable[[], None]) -> None:
+        """A process died by itself: what it started goes before anything is restarted,
+        as a stop would do it (stop signal, SIGKILL after stop.timeout)."""
+        if self.instances and not dead.ours:
+            then()  # the others run on, and an adopted process's group is not ours to touch
+            return
+        groups = [dead.identity.pid] if self.instances else []  # the dead one's tree, or the whole watch's
+        if not self.env.tree_left(self, groups):
+            then()
+            return
+        self.env.emit("leftovers_stopped", watch=self.name, pid=dead.identity.pid,
+                      signal=signal.Signals(self.watch.stop_signal).name[3:])
+        self.env.stop_tree(self, groups, self.watch.stop_signal)
+        if groups or self._after_stop is not None:
+            then()  # other instances run on, or a stop is already under way: do not wait here
+            return
+        self._to(states.STOPPING, reason="left-over processes")  # RUNNING/STARTING/DOWN -> STOPPING
+        self._after_stop = then
+        self._stopped = groups
+        self._timer("kill", self.watch.stop_timeout, self._kill_remaining)
+        self._finish_stop()
 
     # ---------------------------------------------------------------- operators and probes
     def request_restart(self, by: str) -> None:
@@ -489,6 +551,7 @@ class WatchUnit:
         """An internal error while handling this watch: stop acting on it, keep the others."""
         self._cancel(*list(self._timers))
         self._after_stop = None
+        self._stopped = None
         self._to(states.BROKEN, reason=error)  # any -> BROKEN
 
     def restore_pause(self, until: float) -> None:

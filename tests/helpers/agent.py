@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from procguard.control.client import AgentUnreachable, request
 
+from . import cgroups
 from .wait import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,7 +31,7 @@ def child_env() -> Dict[str, str]:
 
 def cli(*args: str, socket: Optional[str] = None, check: bool = False) -> subprocess.CompletedProcess[str]:
     cmd = procguard_cmd() + list(args)
-    if socket and args and args[0] in ("status", "pause", "resume", "restart", "reload"):
+    if socket and args and args[0] in ("status", "pause", "resume", "restart", "reload", "signal", "reload-service"):
         cmd += ["--socket", socket]
     result = subprocess.run(cmd, env=child_env(), capture_output=True, text=True, timeout=60)
     if check and result.returncode != 0:
@@ -42,7 +43,8 @@ class Agent:
     """One agent process with its own state dir, socket, config and (optionally) syslog."""
 
     def __init__(self, directory: str, config_text: str, syslog_socket: str = "",
-                 extra_args: Optional[List[str]] = None, allow_unsigned: bool = True) -> None:
+                 extra_args: Optional[List[str]] = None, allow_unsigned: bool = True,
+                 wrapper: Optional[List[str]] = None) -> None:
         self.directory = directory
         self.config = os.path.join(directory, "watches.yaml")
         self.state_dir = os.path.join(directory, "state")
@@ -51,8 +53,12 @@ class Agent:
         self.syslog_socket = syslog_socket
         self.extra_args = list(extra_args or [])
         self.allow_unsigned = allow_unsigned
+        self.wrapper = list(wrapper or [])  # runs the agent through it (e.g. prlimit)
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.known_pids: set = set()
+        # its own cgroups, never shared with another test's agent; --cgroups off in
+        # extra_args runs it on process groups instead
+        self.cgroup_path = cgroups.unique_path(os.path.basename(os.path.dirname(directory)) or "agent")
         if config_text is not None:
             self.write_config(config_text)
 
@@ -66,7 +72,9 @@ class Agent:
                                   "--journald-socket", "", "--metrics-textfile-dir", ""]
         if self.allow_unsigned:
             args.append("--allow-unsigned")
-        args += self.extra_args
+        if not any(a in ("--cgroup-path", "--cgroups") for a in self.extra_args):
+            args += ["--cgroup-path", self.cgroup_path]
+        args = self.wrapper + args + self.extra_args
         with open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(args, env=child_env(), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=err)
@@ -154,6 +162,7 @@ class Agent:
         self.stop(signal.SIGKILL)
         for pid in self.known_pids:
             kill_if_alive(pid)
+        cgroups.remove(self.cgroup_path)
 
 
 def kill_if_alive(pid: int) -> None:

@@ -34,6 +34,9 @@ class FakeEnv:
         self.signals: List[Tuple[int, int]] = []
         self.found: List[Identity] = []
         self.hooks: List[str] = []
+        self.tree_signals: List[Tuple[Tuple[int, ...], int]] = []  # (pids, signal) sent to trees
+        self.tree_kills: List[Tuple[int, ...]] = []
+        self.leftovers = 0  # tree_left() answers True this many more times
         self.exit_statuses: dict = {}
 
     def now(self) -> float:
@@ -80,6 +83,18 @@ class FakeEnv:
 
     def hook(self, what: str, unit: WatchUnit, **info: Any) -> None:
         self.hooks.append(what)
+
+    def stop_tree(self, unit: WatchUnit, pids: List[int], sig: int) -> None:
+        self.tree_signals.append((tuple(pids), sig))
+
+    def tree_left(self, unit: WatchUnit, pids: List[int]) -> bool:
+        if self.leftovers > 0:
+            self.leftovers -= 1
+            return True
+        return False
+
+    def kill_tree(self, unit: WatchUnit, pids: List[int]) -> None:
+        self.tree_kills.append(tuple(pids))
 
     def guard(self, unit: WatchUnit, fn: Callable[[], None]) -> None:
         fn()  # a test wants to see the exception

@@ -25,6 +25,10 @@ def test_stopping_the_agent_leaves_services_running():
     assert service()["KillMode"] == "process"
 
 
+def test_the_agent_may_divide_its_cgroup_per_watch():
+    assert service()["Delegate"] == "yes"
+
+
 def test_no_sandboxing_that_watched_services_would_inherit():
     s = service()
     for key in ("ProtectSystem", "PrivateTmp", "NoNewPrivileges", "MemoryDenyWriteExecute", "ProtectHome"):

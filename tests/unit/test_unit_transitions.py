@@ -115,7 +115,7 @@ def test_operator_restart_stops_with_stop_signal_then_kills_after_timeout():
     env.advance(2)
     pid = unit.pids[0]
     unit.request_restart("op")
-    assert unit.state == states.STOPPING and env.signals == [(pid, signal.SIGINT)]
+    assert unit.state == states.STOPPING and env.signals == [(pid, signal.SIGINT), (pid, signal.SIGCONT)]
     env.advance(3.1)
     assert env.signals[-1] == (pid, signal.SIGKILL)
     unit.on_death(pid, 9)

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--metrics-textfile-dir",
                    help="folder for node_exporter's textfile collector (empty: none; see docs/observability.md)")
     p.add_argument("--quiet", action="store_true", help="no events on stderr")
+    p.add_argument("--cgroups", choices=("auto", "off"), help="a cgroup per watch where possible (default), or "
+                   "process groups only (settings: cgroups.mode)")
+    p.add_argument("--cgroup-path", help="cgroup of the agent's watches, below its own (settings: cgroups.path)")
     p.add_argument("--monotonic-stamps", action="store_true",
                    help="stamp stderr events with CLOCK_MONOTONIC seconds (for benchmarks/)")
     p.set_defaults(func=run)
@@ -76,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
             setattr(settings, attr, value)
     settings.revoked_required = settings.revoked_required or args.revoked is not None
     settings.allow_unsigned = settings.allow_unsigned or args.allow_unsigned
+    if args.cgroups is not None:
+        settings.cgroups = {**settings.cgroups, "mode": args.cgroups}
+    if args.cgroup_path is not None:
+        settings.cgroups = {**settings.cgroups, "path": args.cgroup_path}
     settings.absolute()
     quiet = args.quiet or (stderr_is_journal() and bool(settings.syslog_socket or settings.journald_socket))
     try:

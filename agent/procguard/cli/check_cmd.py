@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(refusal.message, file=sys.stderr)
         return 1
+    for w in verdict.warnings:
+        print(f"{w['file']}:{w['line']}: warning: {w['key']}: {w['message']}", file=sys.stderr)
     if not args.quiet:
         watches = len((verdict.doc or {}).get("watches", []))
         signed = " (signature verified)" if args.trusted_keys else ""

@@ -1,4 +1,4 @@
-"""`procguard status|metrics|pause|resume|restart|reload`: talk to the running agent."""
+"""`procguard status|metrics|pause|resume|restart|reload|signal|reload-service`: talk to the running agent."""
 
 from __future__ import annotations
 
@@ -36,6 +36,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=restart)
     p = add("reload", "read the config again; only changed watches are touched")
     p.set_defaults(func=reload)
+    p = add("signal", "send a signal to a watch's main processes")
+    p.add_argument("watch")
+    p.add_argument("signal", help="HUP, USR1, USR2, TERM, ... (with or without SIG)")
+    p.set_defaults(func=signal_cmd)
+    p = add("reload-service", "reload a watch's service as its `reload:` says (a signal or a command)")
+    p.add_argument("watch")
+    p.set_defaults(func=reload_service)
 
 
 def _call(args: argparse.Namespace, message: Dict[str, Any]) -> Dict[str, Any]:
@@ -78,6 +85,28 @@ def pause_resume(args: argparse.Namespace) -> int:
 
 def restart(args: argparse.Namespace) -> int:
     return _run(args, {"cmd": "restart", "watch": args.watch}, "restarting")
+
+
+def _say(args: argparse.Namespace, message: Dict[str, Any], what: str) -> int:
+    try:
+        reply = _call(args, message)
+    except AgentUnreachable as exc:
+        print(f"procguard: {exc}", file=sys.stderr)
+        return 3
+    if not reply.get("ok"):
+        print(f"procguard: {reply.get('error', 'refused')}", file=sys.stderr)
+        return 1
+    print(what.format(**reply))
+    return 0
+
+
+def signal_cmd(args: argparse.Namespace) -> int:
+    return _say(args, {"cmd": "signal", "watch": args.watch, "signal": args.signal},
+                "sent SIG{signal} to {watch}: pids {pids}")
+
+
+def reload_service(args: argparse.Namespace) -> int:
+    return _say(args, {"cmd": "reload-service", "watch": args.watch}, "reloaded {watch} ({how})")
 
 
 def reload(args: argparse.Namespace) -> int:
@@ -125,7 +154,8 @@ def render_table(reply: Dict[str, Any]) -> str:
     cfg = agent["config"]
     lines = [f"procguard {agent['version']} on {agent['host']}, pid {agent['pid']}, "
              f"config serial {cfg['serial']} ({'signed by ' + cfg['key_id'] if cfg['signed'] else 'unsigned'}), "
-             f"detector {agent['detector']}"]
+             f"detector {agent['detector']}"
+             + (f", process tree {agent['process_tree']['kind']}" if agent.get("process_tree") else "")]
     if cfg.get("serial") is None and not cfg.get("applied_at"):
         lines.append("NO CONFIGURATION IN FORCE: nothing is watched")
     if cfg.get("expired"):
@@ -143,6 +173,9 @@ def render_table(reply: Dict[str, Any]) -> str:
             how = f", last {'ok' if last.get('ok') else 'failed'} in {last.get('duration_ms')} ms" if last else ""
             why = f" ({last['reason']})" if last.get("reason") and not last.get("ok") else ""
             details.append(f"  {w['name']}: probe {p['name']} ({p['type']}) {p['state']}{how}{why}")
+        for key, limit in (w.get("limits") or {}).items():
+            if not limit.get("enforced"):
+                details.append(f"  {w['name']}: limit {key} {limit['value']} NOT ENFORCED ({limit.get('reason')})")
         for e in w.get("escalations") or []:
             if e.get("type") != "haproxy_agent_server" and e.get("state") not in (None, "idle"):
                 details.append(f"  {w['name']}: escalation {e['action']} {e['state']}")

@@ -13,6 +13,7 @@ from ..durations import parse_duration
 from .hook_checks import hook_errors
 from .model import merged_entry
 from .probe_spec import timings
+from .service_checks import service_errors
 
 Path = Tuple[Any, ...]
 Error = Tuple[Path, str]
@@ -35,6 +36,7 @@ def _all(doc: Dict[str, Any]) -> Iterator[Error]:
     for index, entry in enumerate(watches):
         yield from _watch(("watches", index), merged_entry(entry, defaults), entry, seen)
     yield from _parent_cycles(watches)
+    yield from service_errors(doc)
     for index, listener in enumerate(doc.get("haproxy_agent", [])):
         yield from _listener(("haproxy_agent", index), listener, seen)
     yield from hook_errors(doc.get("hooks"), seen)
@@ -43,8 +45,9 @@ def _all(doc: Dict[str, Any]) -> Iterator[Error]:
 def _watch(path: Path, m: Dict[str, Any], raw: Dict[str, Any], names: Dict[str, int]) -> Iterator[Error]:
     match = m.get("match", {})
     start = m.get("start")
-    if not match and start is None:
-        yield path, "has neither `match:` nor `start:`; add `match:` to find its processes or `start:` to run it"
+    if not match and start is None and "systemd_unit" not in m:
+        yield path, ("has neither `match:` nor `start:`; add `match:` to find its processes, `start:` to run it, "
+                     "or `systemd_unit:` to supervise a systemd service")
     if start is not None and start.get("shell") and not match:
         yield path + ("match",), ("is required with `start.shell: true` (a shell's command line cannot be matched "
                                   "reliably); add e.g. `match: {cmdline: ...}`")

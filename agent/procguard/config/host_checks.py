@@ -29,6 +29,8 @@ def host_errors(doc: Dict[str, Any]) -> Iterator[Error]:
         start = m.get("start")
         if start is not None:
             yield from _start(path + ("start",), start)
+        if "systemd_unit" in m and shutil.which("systemctl", path=SERVICE_PATH) is None:
+            yield path + ("systemd_unit",), "needs systemctl, which this host does not have; use `start:` here"
         for p_index, probe in enumerate(m.get("probes", [])):
             if probe["type"] == "exec" and probe["argv"][0].startswith("/"):
                 yield from _binary(path + ("probes", p_index, "argv", 0), probe["argv"][0], SERVICE_PATH)

@@ -6,18 +6,24 @@ import functools
 import json
 import re
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from ..durations import parse_duration
 from ..fileio import sha256_hex
 from .action_spec import ActionSpec, ListenerSpec, build_action, build_listener
 from .hook_spec import HookSpec, build_hook
+from .limits_spec import LimitsSpec, build_limits
 from .probe_spec import ProbeSpec, build_probe
+from .service_spec import OutputSpec, ReloadSpec, build_output, build_reload
 
 # the PATH a started service gets unless its `start.env` sets one (and where a bare
 # program name in `start.argv` is looked up)
 SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# the umask a started service gets unless `start.umask` says otherwise (systemd's default);
+# `start.umask: inherit` keeps the agent's own (the unit's UMask=0077 would make every
+# file a service writes private to its user)
+SERVICE_UMASK = 0o022
 
 DEFAULTS: Dict[str, Any] = {
     "instances": {"min": 1},
@@ -59,7 +65,7 @@ class Start:
     timeout: float
     alive_for: float
     ready_probe: Optional[str]
-    umask: Optional[int]
+    umask: Optional[int]  # None: inherit the agent's
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,11 @@ class Watch:
     on_giveup: GiveUp
     probes: Tuple[ProbeSpec, ...]
     fingerprint: str  # sha256 of the merged entry's canonical JSON: equal means unchanged on reload
+    limits: LimitsSpec = field(default_factory=LimitsSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    reload: Optional[ReloadSpec] = None
+    after: Tuple[str, ...] = ()
+    systemd_unit: Optional[str] = None  # supervised through systemctl; `start` is derived from it
 
 
 @dataclass
@@ -128,7 +139,7 @@ def merge(base: Any, over: Any) -> Any:
 
 def merged_entry(entry: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]:
     merged = merge(merge(DEFAULTS, defaults), entry)
-    if "start" not in entry and "start" not in defaults:
+    if ("start" not in entry and "start" not in defaults) or "systemd_unit" in entry:
         merged.pop("start", None)
     # a copy: without `instances` in the entry and the defaults, merge() hands back DEFAULTS'
     # own mapping, and a max set here stayed there for every later watch (min 3 -> max 1)
@@ -146,10 +157,13 @@ def _shared(cache: Dict[Any, Any], value: Any) -> Any:
 def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any], cache: Optional[Dict[Any, Any]] = None) -> Watch:
     share = functools.partial(_shared, {} if cache is None else cache)
     m = merged_entry(entry, defaults)
+    unit = m.get("systemd_unit")
     start = _start(m["start"]) if "start" in m else None
+    if unit is not None:
+        start = systemd_start(unit)
     given = {k: v for k, v in m.get("match", {}).items()}
     match = Match(**given, run_as=start.user if start is not None else None)
-    if not given and start is not None and not start.shell:
+    if not given and start is not None and not start.shell and unit is None:
         match = Match(argv=start.argv, run_as=start.user)
     b = m["restart"]["backoff"]
     return Watch(
@@ -177,7 +191,24 @@ def build_watch(entry: Dict[str, Any], defaults: Dict[str, Any], cache: Optional
         )),
         probes=tuple(build_probe(p) for p in m.get("probes", [])),
         fingerprint=sha256_hex(json.dumps(m, sort_keys=True, default=str).encode()),
+        limits=build_limits(m.get("limits")),
+        output=build_output(m.get("output")),
+        reload=build_reload(m.get("reload")) or (systemd_reload(unit) if unit else None),
+        after=tuple(m.get("after", ())),
+        systemd_unit=unit,
     )
+
+
+def systemd_start(unit: str, timeout: float = 30.0) -> Start:
+    """A systemd_unit watch starts through systemd: `systemctl restart --no-block UNIT` returns
+    at once, and the unit's MainPID is then found and watched like a forking daemon's."""
+    # alive_for = timeout: systemctl always exits first, so its exit 0 reads as a launcher's
+    return Start(argv=("systemctl", "restart", "--no-block", unit), shell=False, user=None, group=None, env=(),
+                 cwd="/", timeout=timeout, alive_for=timeout, ready_probe=None, umask=None)
+
+
+def systemd_reload(unit: str) -> ReloadSpec:
+    return ReloadSpec(argv=("systemctl", "reload", unit))
 
 
 def _start(s: Dict[str, Any]) -> Start:
@@ -192,7 +223,7 @@ def _start(s: Dict[str, Any]) -> Start:
         timeout=parse_duration(s.get("timeout", 30)),
         alive_for=parse_duration(ready.get("alive_for", 1)) if "probe" not in ready else 0.0,
         ready_probe=ready.get("probe"),
-        umask=int(s["umask"], 8) if "umask" in s else None,
+        umask=None if s.get("umask") == "inherit" else int(s.get("umask", "022"), 8),
     )
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from .sizes import PATTERN as SIZE_PATTERN
+
 Schema = Dict[str, Any]
 
-PROBE_TYPES = ("http", "tcp", "exec", "heartbeat_file", "proc_state", "notify")
+PROBE_TYPES = ("http", "tcp", "exec", "heartbeat_file", "proc_state", "notify",
+               "rss_max", "cpu_percent", "fd_max", "threads_max")
+RESOURCE_TYPES = ("rss_max", "cpu_percent", "fd_max", "threads_max")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 
 # Defaults per type: (interval, timeout, start_delay, fall, rise), in seconds and counts.
@@ -24,6 +28,11 @@ DEFAULTS: Dict[str, Dict[str, float]] = {
     "heartbeat_file": {"interval": 5.0, "timeout": 1.0, "start_delay": 5.0, "fall": 1, "rise": 1},
     "proc_state": {"interval": 1.0, "timeout": 1.0, "start_delay": 0.0, "fall": 1, "rise": 1},
     "notify": {"interval": 30.0, "timeout": 0.0, "start_delay": 0.0, "fall": 1, "rise": 1},
+    # resource thresholds, over the watch's whole tree (its cgroup, or the sessions it started)
+    "rss_max": {"interval": 5.0, "timeout": 1.0, "start_delay": 0.0, "fall": 3, "rise": 1},
+    "cpu_percent": {"interval": 5.0, "timeout": 1.0, "start_delay": 0.0, "fall": 3, "rise": 1},
+    "fd_max": {"interval": 5.0, "timeout": 1.0, "start_delay": 0.0, "fall": 3, "rise": 1},
+    "threads_max": {"interval": 5.0, "timeout": 1.0, "start_delay": 0.0, "fall": 3, "rise": 1},
 }
 
 
@@ -83,11 +92,27 @@ PER_TYPE: Dict[str, Schema] = {
                      "description": "require WATCHDOG=1 at least every `interval` (default true); "
                                     "false: READY=1 only"},
     },
+    "rss_max": {
+        "max": {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": SIZE_PATTERN}],
+                "description": "resident memory of all the watch's processes together, e.g. 512M"},
+    },
+    "cpu_percent": {
+        "max": {"type": "number", "minimum": 1, "maximum": 100000,
+                "description": "CPU use in percent of one CPU (200 = two CPUs busy)"},
+        "window": _duration("averaged over this long (default 30s)"),
+    },
+    "fd_max": {
+        "max": {"type": "integer", "minimum": 1, "description": "open files of the busiest process"},
+    },
+    "threads_max": {
+        "max": {"type": "integer", "minimum": 1, "description": "threads of all the watch's processes together"},
+    },
 }
 
 REQUIRED: Dict[str, tuple] = {
     "http": ("url",), "tcp": ("port",), "exec": ("argv",), "heartbeat_file": ("path", "max_age"),
-    "proc_state": (), "notify": (),
+    "proc_state": (), "notify": (), "rss_max": ("max",), "cpu_percent": ("max",), "fd_max": ("max",),
+    "threads_max": ("max",),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, Tuple
 
 from ..durations import parse_duration
 from .probe_schema import DEFAULTS
+from .sizes import parse_size
 
 COMMON_KEYS = ("name", "type", "interval", "timeout", "start_delay", "fall", "rise")
 
@@ -55,6 +56,10 @@ def build_probe(cfg: Dict[str, Any]) -> ProbeSpec:
         options["states"] = tuple(options.get("states", ("D", "T", "Z")))
     if kind == "notify":
         options.setdefault("watchdog", True)
+    if kind == "rss_max":
+        options["max"] = parse_size(options["max"])
+    if kind == "cpu_percent":
+        options["window"] = parse_duration(options.get("window", 30))
     return ProbeSpec(
         name=cfg.get("name") or kind, type=kind, interval=interval, timeout=timeout,
         start_delay=parse_duration(cfg.get("start_delay", base["start_delay"])),

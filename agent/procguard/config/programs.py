@@ -3,8 +3,9 @@
 One list for every route by which a file reaches an exec: start commands (inherited from
 `defaults` too, and through `shell: true`), files named in an argv (a script given to an
 interpreter, `[/bin/sh, /opt/app/run.sh]`), exec probes, escalation commands with their
-undo, and event hooks' commands. The intake checks each with the same file-safety rule, so `procguard check` and the
-agent refuse the same configs (docs/security.md).
+undo, event hooks' commands, reload commands, and systemctl for `systemd_unit` watches.
+The intake checks each with the same file-safety rule, so `procguard check` and the agent
+refuse the same configs (docs/security.md).
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def programs(doc: Dict[str, Any]) -> Iterator[Program]:
             path = dict(start.get("env") or {}).get("PATH", SERVICE_PATH)
             yield from _argv(key, start["argv"], bool(start.get("shell")), f"start command of watch {name}",
                              start.get("user"), start.get("cwd", "/"), path)
+        if "systemd_unit" in merged:
+            yield from _argv(here + ("systemd_unit",), ["systemctl"], False, f"systemctl of watch {name}", None, "/",
+                             SERVICE_PATH)
+        reload_argv = (merged.get("reload") or {}).get("argv")
+        if reload_argv:
+            yield from _argv(here + ("reload", "argv"), reload_argv, False, f"reload command of watch {name}",
+                             None, "/", SERVICE_PATH)  # run as root, like escalation commands
         for p_index, probe in enumerate(merged.get("probes", [])):
             if probe["type"] == "exec":
                 yield from _argv(here + ("probes", p_index, "argv"), probe["argv"], False,

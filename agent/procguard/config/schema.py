@@ -14,6 +14,7 @@ from ..durations import PATTERN as DURATION_PATTERN
 from .action_schema import ACTION_SCHEMA, TOP_LEVEL_SCHEMA
 from .hook_schema import TOP_LEVEL_SCHEMA as HOOKS
 from .probe_schema import PROBE_SCHEMA
+from .service_schema import AFTER, LIMITS, OUTPUT, RELOAD, SYSTEMD_UNIT
 
 Schema = Dict[str, Any]
 
@@ -63,7 +64,8 @@ START = _obj({
         "alive_for": _duration("the start is good after the process stayed up this long"),
         "probe": {"type": "string", "description": "the start is good when this probe first succeeds (or READY=1 for notify)"},
     }),
-    "umask": {"type": "string", "pattern": "^0?[0-7]{3}$"},
+    "umask": {"type": "string", "pattern": "^(0?[0-7]{3}|inherit)$",
+              "description": "file mode mask of the service (default 022); inherit: the agent's own"},
 }, required=["argv"])
 
 STOP = _obj({
@@ -103,6 +105,11 @@ def _watch_properties() -> Schema:
             "retry_every": _duration("with slow_retry: the pace of retries after giving up"),
             "escalate": {"type": "array", "items": dict(ACTION_SCHEMA)},
         }),
+        "limits": LIMITS,
+        "output": OUTPUT,
+        "reload": RELOAD,
+        "after": AFTER,
+        "systemd_unit": SYSTEMD_UNIT,
     }
 
 

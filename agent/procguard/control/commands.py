@@ -11,6 +11,7 @@ from ..durations import iso_utc, parse_duration
 from ..engine import Engine
 from ..fileio import sha256_hex
 from .protocol import Later
+from .service_cmds import reload_service, signal_watch
 
 
 class Commands:
@@ -57,9 +58,15 @@ class Commands:
                             "started it (for example systemctl restart)")}
                     self.engine.guard(unit, functools.partial(unit.request_restart, by))
                 return {"ok": True, "watches": names}
+            if cmd in ("signal", "reload-service"):
+                unit = self.engine.units[self._names(request.get("watch"), allow_all=False)[0]]
+                if cmd == "signal":
+                    return signal_watch(self.engine, unit, request.get("signal"), by)
+                return reload_service(self.engine, unit, by)
         except LookupError as exc:
             return {"ok": False, "error": str(exc.args[0])}
-        return {"ok": False, "error": f"unknown command {cmd!r}; use status, metrics, pause, resume, restart or reload"}
+        return {"ok": False, "error": f"unknown command {cmd!r}; use status, metrics, pause, resume, restart, "
+                                      "reload, signal or reload-service"}
 
     def _names(self, given: Any, allow_all: bool) -> List[str]:
         if given == "*" and allow_all:
@@ -89,6 +96,7 @@ class Commands:
                 "host": engine.settings.host_name,
                 "uptime_s": round(engine.wall() - engine.started, 1),
                 "detector": engine.watcher.kind,
+                "process_tree": {"kind": engine.tree.kind, "detail": engine.tree.describe()},
                 "config": {
                     "path": engine.settings.config,
                     "serial": config.serial if config else None,

@@ -27,6 +27,7 @@ from ..refusal import BAD_REVOCATION_LIST, INVALID, Refusal
 from ..signing.keys import TrustStore
 from ..signing.signature import verify
 from .filesafety import check_program
+from .host_warnings import host_warnings
 from .terms import HostIdentity, admit_terms
 from .verdict import Request, Verdict
 
@@ -72,6 +73,7 @@ def _decide(req: Request, verdict: Verdict, now: datetime) -> None:
     if req.on_this_host:
         for program in programs(doc):
             _check_program(program, source)
+        verdict.warnings = host_warnings(doc, source)
     host = HostIdentity(req.host_name, req.host_groups) if req.host_name is not None else None
     admission = admit_terms(req.path, doc, signed=verdict.signed, key_id=verdict.key_id, host=host,
                             last_serial=req.floor, now=now, allow_expired=req.allow_expired)

@@ -41,6 +41,7 @@ class Verdict:
     revoked: List[str] = field(default_factory=list)
     revoked_present: Dict[str, str] = field(default_factory=dict)  # revoked key id -> its .pub still trusted.d
     trusted: int = 0
+    warnings: List[Dict[str, Any]] = field(default_factory=list)  # file, line, key, message: accepted anyway
 
     def raise_refusal(self) -> None:
         if self.refusal is not None:

@@ -15,6 +15,7 @@ from ..config.model import Config
 from ..engine import Engine
 from ..unit import WatchUnit
 from .manager import ProbeManager
+from .resources import TreeView
 
 
 class ProbesAdapter:
@@ -34,10 +35,15 @@ class ProbesAdapter:
         for watch in config.watches:
             unit = units.get(watch.name)
             self._pids[watch.name] = tuple(unit.pids) if unit else ()
-            self.mgr.configure(watch.name, watch.probes, self._pids_of(watch.name))
+            self.mgr.configure(watch.name, watch.probes, self._pids_of(watch.name), self._view(watch.name))
 
     def _pids_of(self, name: str) -> Callable[[], Tuple[int, ...]]:
         return lambda: self._pids.get(name, ())
+
+    def _view(self, name: str) -> TreeView:
+        """The whole tree, for resource probes (read from worker threads: files only)."""
+        tree = self.engine.tree
+        return TreeView(members=lambda: tree.members(name), cpu_usec=lambda: tree.info(name).usage.cpu_usec)
 
     def unit_event(self, what: str, unit: WatchUnit, info: Mapping[str, Any]) -> None:
         self._pids[unit.name] = tuple(unit.pids)

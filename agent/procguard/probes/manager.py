@@ -20,6 +20,7 @@ from ..config.probe_spec import ProbeSpec
 from ..durations import iso_utc
 from ..fileio import sha256_hex
 from .checks import CHECKS
+from .resources import RESOURCE_CHECKS, TreeView
 from .runner import NotifyListener, ProbeResult, ProbeRunner, _Worker
 from .snapshot import write_snapshot
 
@@ -71,7 +72,7 @@ class ProbeManager:
 
     # ---- configuration -------------------------------------------------------------
     def configure(self, watch_name: str, specs: Tuple[ProbeSpec, ...],
-                  pids: Callable[[], Tuple[int, ...]]) -> None:
+                  pids: Callable[[], Tuple[int, ...]], view: Optional[TreeView] = None) -> None:
         """Apply a watch's probes. Unchanged probes keep running (and their counts)."""
         old = self._watches.get(watch_name)
         if old is not None and old.specs == specs:
@@ -97,7 +98,9 @@ class ProbeManager:
                 w.notify_path = path
                 w.workers.append(listener)
             else:
-                w.workers.append(ProbeRunner(watch_name, spec, CHECKS[spec.type](spec), pids, deliver))
+                check = (RESOURCE_CHECKS[spec.type](spec, view or TreeView(pids)) if spec.type in RESOURCE_CHECKS
+                         else CHECKS[spec.type](spec))
+                w.workers.append(ProbeRunner(watch_name, spec, check, pids, deliver))
         for worker in w.workers:
             worker.start()
 

@@ -67,6 +67,7 @@ class Stat:
     ppid: int
     pgrp: int
     start_ticks: int
+    session: int = 0
 
 
 def read_stat(pid: int) -> Optional[Stat]:
@@ -81,7 +82,7 @@ def read_stat(pid: int) -> Optional[Stat]:
     comm = raw[open_paren + 1:close_paren].decode("utf-8", "replace")
     rest = raw[close_paren + 2:].split()
     return Stat(pid=pid, comm=comm, state=rest[0].decode(), ppid=int(rest[1]), pgrp=int(rest[2]),
-                start_ticks=int(rest[19]))
+                start_ticks=int(rest[19]), session=int(rest[3]))
 
 
 def identity_of(pid: int) -> Optional[Identity]:

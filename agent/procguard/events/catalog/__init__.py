@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Dict, Tuple
 
 from ..message import Message
-from . import config, control, core, escalation, observability, probes, security
+from . import config, control, core, escalation, observability, probes, security, services, trees
 
 ALL: Tuple[Message, ...] = tuple(
     sorted(
-        core.MESSAGES + config.MESSAGES + control.MESSAGES
+        core.MESSAGES + trees.MESSAGES + config.MESSAGES + control.MESSAGES + services.MESSAGES
         + probes.MESSAGES + escalation.MESSAGES + security.MESSAGES + observability.MESSAGES,
         key=lambda m: m.id,
     )

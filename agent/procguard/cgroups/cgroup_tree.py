@@ -1,0 +1,218 @@
+"""A cgroup per watch: BASE/watch-NAME in the unified (v2) hierarchy holds every process
+of the watch, whatever it forks; the agent keeps itself in BASE/agent when BASE is its own
+cgroup (systemd's Delegate=yes), so controllers can be enabled below it.
+
+On a hybrid host (v2 mounted beside v1 controllers) the v2 cgroup still tracks and kills
+the tree; memory, cpu and pids come from the v1 hierarchies where v2 lacks them, and the
+tree is mirrored in name=systemd so that `systemctl status` shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from ..config.model import Watch
+from . import cgfs, limits
+from .groups import group_alive, signal_each, signal_group
+from .mounts import Hierarchy
+from .tree import LimitState, TreeInfo, Usage
+
+CONTROLLERS = ("memory", "cpu", "pids")
+AGENT_LEAF = "agent"
+
+
+def cgroup_name(watch: str) -> str:
+    return f"watch-{watch}"
+
+
+class CgroupTree:
+    kind = "cgroup"
+
+    def __init__(self, unified: Hierarchy, legacy: Sequence[Hierarchy], rel: str, move_self: bool) -> None:
+        self.unified = unified
+        self.rel = rel.strip("/")
+        self.move_self = move_self
+        self.legacy: Dict[str, Hierarchy] = {}
+        for h in legacy:
+            for name in h.controllers:
+                if name in CONTROLLERS or name == "name=systemd":
+                    self.legacy.setdefault(name, h)
+        self.v2_controllers: Set[str] = set()
+        self._dirs: Dict[str, Dict[str, Tuple[int, str]]] = {}   # watch -> controller -> (version, dir)
+        self._procs: Dict[str, List[str]] = {}                  # watch -> cgroup.procs files to join
+        self._limits: Dict[str, Dict[str, LimitState]] = {}
+        # a process of the watch's cgroup that is not the watch's (a prepared start, which
+        # waits to become the next process): left out of members, stops and left-overs
+        self.aside: Callable[[str], Optional[int]] = lambda watch: None
+
+    # ---------------------------------------------------------------- set-up
+    def base_dir(self, h: Hierarchy) -> str:
+        return h.directory(os.path.join(h.own, self.rel))
+
+    def setup(self) -> None:
+        """Make the base, move the agent into its own leaf if it must, enable controllers."""
+        base = self.base_dir(self.unified)
+        try:
+            os.makedirs(base, exist_ok=True)
+        except OSError as exc:
+            raise cgfs.CgroupError(f"{base}: {exc.strerror or exc}") from None
+        if self.move_self:
+            for h in [self.unified] + ([self.legacy["name=systemd"]] if "name=systemd" in self.legacy else []):
+                leaf = os.path.join(self.base_dir(h), AGENT_LEAF)
+                cgfs.make_dir(leaf)
+                cgfs.write(os.path.join(leaf, "cgroup.procs"), str(os.getpid()))
+        available = (cgfs.read(os.path.join(base, "cgroup.controllers")) or "").split()
+        for name in CONTROLLERS:
+            if name in available:
+                try:
+                    cgfs.write(os.path.join(base, "cgroup.subtree_control"), f"+{name}")
+                    self.v2_controllers.add(name)
+                except cgfs.CgroupError:
+                    pass
+        for name, h in list(self.legacy.items()):
+            try:
+                os.makedirs(self.base_dir(h), exist_ok=True)
+            except OSError:
+                del self.legacy[name]  # not writable: v2 alone, or no such controller
+
+    def describe(self) -> str:
+        v2 = ",".join(sorted(self.v2_controllers)) or "none"
+        v1 = [n for n in CONTROLLERS if n in self.legacy and n not in self.v2_controllers]
+        hybrid = f"; v1: {','.join(v1)}" if v1 else ""
+        return f"cgroup v2 at {self.base_dir(self.unified)} (controllers: {v2}{hybrid})"
+
+    # ---------------------------------------------------------------- watches
+    def configure(self, watches: Sequence[Watch]) -> Dict[str, Dict[str, LimitState]]:
+        names = {w.name for w in watches if not w.systemd_unit}
+        for gone in [n for n in self._dirs if n not in names]:
+            self.forget(gone)
+        for watch in watches:
+            if watch.systemd_unit:
+                continue  # systemd owns that unit's cgroup
+            self._limits[watch.name] = self._configure_one(watch)
+        return {n: dict(v) for n, v in self._limits.items()}
+
+    def _configure_one(self, watch: Watch) -> Dict[str, LimitState]:
+        name = cgroup_name(watch.name)
+        track = os.path.join(self.base_dir(self.unified), name)
+        cgfs.make_dir(track)
+        dirs: Dict[str, Tuple[int, str]] = {"": (2, track)}
+        wanted = watch.limits.cgroup()
+        need = {"memory"} | ({"cpu"} if "cpu_quota" in wanted else set()) | ({"pids"} if "tasks_max" in wanted else set())
+        extra = ["name=systemd"] + [c for c in CONTROLLERS if c not in self.v2_controllers and c in need]
+        for controller in CONTROLLERS:
+            if controller in self.v2_controllers:
+                dirs[controller] = (2, track)
+        old = self._dirs.get(watch.name, {})
+        for controller in extra:
+            h = self.legacy.get(controller)
+            if h is None:
+                continue
+            directory = os.path.join(self.base_dir(h), name)
+            try:
+                cgfs.make_dir(directory)
+            except cgfs.CgroupError:
+                continue
+            dirs[controller] = (1, directory)
+            if controller not in old:
+                self._join_running(track, directory)  # a limit added on reload reaches what runs
+        for controller, where in old.items():
+            dirs.setdefault(controller, where)  # once joined, stay (the limit is lifted, not lost)
+        self._dirs[watch.name] = dirs
+        self._procs[watch.name] = list(dict.fromkeys(os.path.join(d, "cgroup.procs") for _v, d in dirs.values()))
+        return limits.apply(wanted, {c: w for c, w in dirs.items() if c in CONTROLLERS})
+
+    @staticmethod
+    def _join_running(track: str, directory: str) -> None:
+        for pid in cgfs.read_pids(os.path.join(track, "cgroup.procs")):
+            try:
+                cgfs.write(os.path.join(directory, "cgroup.procs"), str(pid))
+            except cgfs.CgroupError:
+                pass  # it exited meanwhile
+
+    def place(self, watch: str, pid: int) -> None:
+        """Put `pid` (not yet exec'd) in every cgroup of the watch; the unified one first."""
+        for procs in self._procs.get(watch, ()):
+            cgfs.write(procs, str(pid))
+
+    def _track(self, watch: str) -> Optional[str]:
+        got = self._dirs.get(watch, {}).get("")
+        return got[1] if got else None
+
+    def members(self, watch: str) -> List[int]:
+        track = self._track(watch)
+        if track is None:
+            return []
+        aside = self.aside(watch)
+        return [p for p in cgfs.read_pids(os.path.join(track, "cgroup.procs")) if p != aside]
+
+    def has_members(self, watch: str, groups: Sequence[int] = ()) -> bool:
+        if groups:
+            return any(group_alive(g) for g in groups)
+        return bool(self.members(watch))
+
+    def signal(self, watch: str, sig: int, groups: Sequence[int] = ()) -> int:
+        if groups:
+            return sum(1 for g in groups if signal_group(g, sig))
+        return signal_each(self.members(watch), sig)
+
+    def kill(self, watch: str, groups: Sequence[int] = ()) -> None:
+        track = self._track(watch)
+        if groups or track is None:
+            self.signal(watch, signal.SIGKILL, groups)
+            return
+        try:
+            cgfs.write(os.path.join(track, "cgroup.kill"), "1")  # atomic, forks included (5.14+)
+        except cgfs.CgroupError:
+            self.signal(watch, signal.SIGKILL)
+
+    def forget(self, watch: str) -> None:
+        """Remove the watch's cgroups if nothing runs in them any more."""
+        for _version, directory in self._dirs.pop(watch, {}).values():
+            cgfs.remove_dir(directory)
+        self._procs.pop(watch, None)
+        self._limits.pop(watch, None)
+
+    # ---------------------------------------------------------------- figures
+    def info(self, watch: str) -> TreeInfo:
+        dirs = self._dirs.get(watch)
+        if not dirs:
+            return TreeInfo()
+        track = dirs[""][1]
+        usage = self._usage(dirs)
+        if usage.tasks and self.aside(watch) is not None:
+            usage.tasks -= 1  # the prepared start is not the watch's
+        return TreeInfo(cgroup=track, usage=usage, limits=dict(self._limits.get(watch, {})))
+
+    def _usage(self, dirs: Dict[str, Tuple[int, str]]) -> Usage:
+        track = dirs[""][1]
+        usage = Usage(cpu_usec=cgfs.read_keyed(os.path.join(track, "cpu.stat")).get("usage_usec"))
+        memory = dirs.get("memory")
+        if memory is not None:
+            version, directory = memory
+            current, peak = (("memory.current", "memory.peak") if version == 2
+                             else ("memory.usage_in_bytes", "memory.max_usage_in_bytes"))
+            usage.memory_current = cgfs.read_int(os.path.join(directory, current))
+            usage.memory_peak = cgfs.read_int(os.path.join(directory, peak))
+        pids = dirs.get("pids")
+        if pids is not None:
+            usage.tasks = cgfs.read_int(os.path.join(pids[1], "pids.current"))
+        else:
+            usage.tasks = len(cgfs.read_pids(os.path.join(track, "cgroup.threads")))
+        usage.oom_kills = self._oom(dirs)
+        return usage
+
+    def oom_kills(self, watch: str) -> Optional[int]:
+        dirs = self._dirs.get(watch)
+        return self._oom(dirs) if dirs else None
+
+    @staticmethod
+    def _oom(dirs: Dict[str, Tuple[int, str]]) -> Optional[int]:
+        memory = dirs.get("memory")
+        if memory is None:
+            return None
+        version, directory = memory
+        file = "memory.events" if version == 2 else "memory.oom_control"
+        return cgfs.read_keyed(os.path.join(directory, file)).get("oom_kill")
