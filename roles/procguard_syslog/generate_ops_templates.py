@@ -66,6 +66,13 @@ RECOVERY: Dict[str, Tuple[str, ...]] = {
     "last_good_restored": ("config_applied",),
     "pull_failed": ("pull_recovered",),
     "pull_pin_mismatch": ("pull_recovered",),
+    "metrics_textfile_failed": ("metrics_textfile_recovered",),
+    "canary_failed": ("canary_passed",),
+    "oom_killed": ("start_good", "recovered"),
+    "watch_broken": ("config_applied",),
+    "no_config_in_force": ("config_applied",),
+    "config_expires_soon": ("config_applied",),
+    "config_expired_enforced": ("config_applied",),
 }
 # A problem and its recovery concern the same thing when they share this field.
 CORRELATE = "watch"
