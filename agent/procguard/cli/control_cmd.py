@@ -87,16 +87,18 @@ def restart(args: argparse.Namespace) -> int:
     return _run(args, {"cmd": "restart", "watch": args.watch}, "restarting")
 
 
-def _say(args: argparse.Namespace, message: Dict[str, Any], what: str) -> int:
+def _say(args: argparse.Namespace, message: Dict[str, Any], what: str, refused: str = "") -> int:
+    """Send one command; print `what` filled from the reply, or the refusal (exit 1), or that
+    the agent cannot be reached (exit 3)."""
     try:
         reply = _call(args, message)
     except AgentUnreachable as exc:
         print(f"procguard: {exc}", file=sys.stderr)
         return 3
     if not reply.get("ok"):
-        print(f"procguard: {reply.get('error', 'refused')}", file=sys.stderr)
+        print(f"procguard: {refused}{reply.get('error', 'refused')}", file=sys.stderr)
         return 1
-    print(what.format(**reply))
+    print(what.format_map({"serial": None, "watches": None, **reply}))
     return 0
 
 
@@ -110,16 +112,8 @@ def reload_service(args: argparse.Namespace) -> int:
 
 
 def reload(args: argparse.Namespace) -> int:
-    try:
-        reply = _call(args, {"cmd": "reload"})
-    except AgentUnreachable as exc:
-        print(f"procguard: {exc}", file=sys.stderr)
-        return 3
-    if not reply.get("ok"):
-        print(f"procguard: reload refused, the last good config stays: {reply.get('error')}", file=sys.stderr)
-        return 1
-    print(f"reloaded: serial {reply.get('serial')}, {reply.get('watches')} watches")
-    return 0
+    return _say(args, {"cmd": "reload"}, "reloaded: serial {serial}, {watches} watches",
+                refused="reload refused, the last good config stays: ")
 
 
 def metrics(args: argparse.Namespace) -> int:
