@@ -121,8 +121,9 @@ def agent_means(textfile: str) -> Dict[str, float]:
 
 
 def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "off",
-                  hooks: Optional[List[Dict[str, object]]] = None) -> Dict[str, object]:
-    """One agent with N watches; `hooks` go into its config (benchmarks/hooks_load.py)."""
+                  hooks: Optional[List[Dict[str, object]]] = None, tree: str = "process-group") -> Dict[str, object]:
+    """One agent with N watches; `hooks` go into its config (benchmarks/hooks_load.py); `tree`
+    is process-group (cgroups.mode: off) or cgroup (the agent's default)."""
     tag = str(700000 + random.randrange(99999))
     work = tempfile.mkdtemp(prefix=f"pg-bench-{n}-")
     textfile = os.path.join(work, "textfile")
@@ -130,7 +131,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
     settings = os.path.join(work, "agent.yaml")
     with open(settings, "w") as handle:  # JSON is YAML
         json.dump({"metrics": {k: textfile if v == "TEXTFILE" else v for k, v in METRICS[metrics].items()},
-                   "cgroups": {"mode": "off"}}, handle)
+                   **({"cgroups": {"mode": "off"}} if tree == "process-group" else {})}, handle)
     watches = [{"name": f"w{i}", "start": {"argv": ["/bin/sleep", f"{tag}{i:03d}"], "ready": {"alive_for": 0}},
                 "restart": {"max_restarts": 10000, "window": "60s", "backoff": {"reset_after": "20ms"}}}
                for i in range(n)]
@@ -188,7 +189,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
         used = (cpu_ticks(agent.pid) - before) / CLK_TCK
         wall = time.monotonic() - t_before
         return {
-            "n": n, "kills": kills, "metrics": metrics, "scrape_bytes": scraped,
+            "n": n, "kills": kills, "metrics": metrics, "tree": tree, "scrape_bytes": scraped,
             "mean_ms": {"detect": statistics.mean(detect), "replace": statistics.mean(replace),
                         **(agent_means(textfile) if metrics != "off" else {})},
             "detect_ms": {"median": statistics.median(detect), "p95": percentile(detect, 0.95)},
@@ -240,10 +241,12 @@ def main() -> int:
                         help="metrics variants to run for each size, in turn (default off,textfile,http)")
     parser.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable,
                         help="interpreter for the agent (default: Debian's python3, as the Ansible role deploys it)")
+    parser.add_argument("--tree", choices=("process-group", "cgroup"), default="process-group",
+                        help="process-group (as the figures were first measured) or cgroup (the agent's default)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "restart_latency.json"))
     args = parser.parse_args()
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # orphaned services become ours to reap
-    results = [run_procguard(int(n), args.kills, args.idle, args.python, metrics=m)
+    results = [run_procguard(int(n), args.kills, args.idle, args.python, metrics=m, tree=args.tree)
                for n in args.sizes.split(",") for m in args.metrics.split(",")]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
