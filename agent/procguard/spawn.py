@@ -26,6 +26,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
+from .activation_fds import activation_run
 from .config.model import SERVICE_PATH, Start
 
 
@@ -49,6 +50,8 @@ class Launch:
     stdout: Optional[int] = None                           # None: /dev/null
     stderr: Optional[int] = None
     hold: bool = False                                     # prepare it, but leave the gate shut
+    listen: Tuple[int, ...] = ()                           # sockets for fds 3.. (socket activation)
+    listen_names: Tuple[str, ...] = ()
 
     @property
     def gated(self) -> bool:
@@ -131,6 +134,9 @@ class ProcessSpawner:
             ends = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
             gate_r, gate_w = ends[0].detach(), ends[1].detach()
             run = ["/bin/sh", "-c", GATE, *argv]
+        passed: Tuple[int, ...] = ()
+        if launch.listen:
+            run, passed = activation_run(run, launch.listen, launch.listen_names, env, GATE)
         try:
             proc = subprocess.Popen(
                 run,
@@ -145,10 +151,13 @@ class ProcessSpawner:
                 user=uid,
                 group=gid,
                 extra_groups=groups,
+                pass_fds=passed,
             )
         except (OSError, ValueError, KeyError) as exc:
             _close(gate_r, gate_w)
             raise SpawnError(_reason(exc, argv[0])) from None
+        finally:
+            _close(*passed)
         # The Reaper owns the exit status. Marking the Popen as finished keeps subprocess's
         # own clean-up from ever calling waitpid on a PID that may later be reused.
         proc.returncode = 0
