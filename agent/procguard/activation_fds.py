@@ -21,17 +21,19 @@ FIRST = 3  # SD_LISTEN_FDS_START
 QUIET = ("--norc", "--noprofile")
 
 
+class PassError(Exception):
+    """The sockets cannot be passed: the message says why (spawn.py makes it a SpawnError)."""
+
+
 def activation_run(run: Sequence[str], sockets: Sequence[int], names: Sequence[str],
                    env: Dict[str, str], gate: str = "") -> Tuple[List[str], Tuple[int, ...]]:
     """The argv that starts `run` with `sockets` at fds 3.., and the duplicates to pass
     (the caller closes them once the process started). Sets LISTEN_FDS and LISTEN_FDNAMES
     in `env`; the shell step sets LISTEN_PID. A gated start (`run` is /bin/sh running
     `gate`) runs the gate in the same bash."""
-    from .spawn import SpawnError
-
     bash = next((path for path in BASH if os.access(path, os.X_OK)), None)
     if bash is None:
-        raise SpawnError("start.listen needs /bin/bash to pass the sockets; install bash")
+        raise PassError("start.listen needs /bin/bash to pass the sockets; install bash")
     high = FIRST + len(sockets)
     passed: List[int] = []
     try:
@@ -40,7 +42,7 @@ def activation_run(run: Sequence[str], sockets: Sequence[int], names: Sequence[s
     except OSError as exc:
         for fd in passed:
             os.close(fd)
-        raise SpawnError(f"could not pass the listening sockets: {exc}") from None
+        raise PassError(f"could not pass the listening sockets: {exc}") from None
     moves = " ".join(f"{FIRST + i}<&{fd}" for i, fd in enumerate(passed))
     closes = " ".join(f"{fd}<&-" for fd in passed)
     env["LISTEN_FDS"] = str(len(sockets))

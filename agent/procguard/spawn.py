@@ -26,7 +26,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
-from .activation_fds import activation_run
+from .activation_fds import PassError, activation_run
 from .config.model import SERVICE_PATH, Start
 
 
@@ -136,7 +136,11 @@ class ProcessSpawner:
             run = ["/bin/sh", "-c", GATE, *argv]
         passed: Tuple[int, ...] = ()
         if launch.listen:
-            run, passed = activation_run(run, launch.listen, launch.listen_names, env, GATE)
+            try:
+                run, passed = activation_run(run, launch.listen, launch.listen_names, env, GATE)
+            except PassError as exc:
+                _close(gate_r, gate_w)
+                raise SpawnError(str(exc)) from None
         try:
             proc = subprocess.Popen(
                 run,

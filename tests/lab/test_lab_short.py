@@ -5,9 +5,11 @@ proved from the agent's own events and HAProxy's own state, not only from the tr
 
 - SIGKILL of web1's master (the process the agent restarts; its workers follow it): the
   agent restarts it and the agent-check drains web1 meanwhile; no request fails but those
-  in flight at the kill, and no request waits once HAProxy has learnt of the drain (those
-  it sent to web1 before may: a refused connection waits out HAProxy's 1 s retry pause
-  under its default retries, an accepted one waits for the new master's workers);
+  in flight at the kill, and web1 refuses no connection, so HAProxy retries none (its own
+  counters): the agent holds web1's listening socket (`start.listen`, socket activation),
+  so a connection HAProxy sends to web1 while the master restarts waits in the backlog for
+  the new master instead of being refused; no request waits once HAProxy has learnt of
+  the drain (those sent before wait for the new master to accept them);
 - SIGSTOP of ap1's worker (a hang): the agent declares the stall, restarts the service,
   and the service answers again after that restart;
 - a bad binary on web1 (restarts cannot fix it): the agent gives up and escalates, and
@@ -108,10 +110,16 @@ def test_killed_master_is_restarted_by_the_agent_and_costs_only_requests_in_flig
         assert [r for r in figures["failed_requests"] if r[0] >= gone] == [], f"{setting} (gone {gone})\n{log}"
         # web1 serves again, from the process the agent started
         assert any(b["t"] >= good[0] and b["by_server"].get("web1") for b in figures["series"]), log
+        # web1 never refused a connection, so HAProxy retried none: the agent holds web1's
+        # listening socket (start.listen), and a connection HAProxy sends to web1 while its
+        # master restarts waits in the backlog for the new master (HAProxy's own counters)
+        counters = [(st["web1"]["econ"], st["web1"]["wretr"]) for t, st in figures["haproxy_timeline"]]
+        assert len(set(counters)) == 1, f"{setting}: web1 (econ, wretr) {counters}\n{log}"
         # Only requests HAProxy sent to web1 before it learnt that web1 drains (or before the
-        # new master was ready) may wait: with HAProxy's default retries, a connection web1
-        # refused is retried after a 1 s pause; a connection the new master accepted waits
-        # for its workers. None once the agent-check has drained web1.
+        # new master was ready) may wait, for the new master to accept them from the backlog;
+        # none once the agent-check has drained web1. (The issue's "none delayed over 0.5 s"
+        # does not hold here: the new master and its workers need about 0.5 to 0.7 s on this
+        # loaded machine to accept; docs/lab/README.md.)
         out = first_out(figures["haproxy_timeline"], "web1")
         drained = min(out[0] if out else good[0], good[0])
         late = [r for r in figures["delayed_requests"] if r[0] >= drained]
