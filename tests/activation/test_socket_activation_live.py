@@ -156,3 +156,14 @@ def test_bad_listen_values_fail_check_with_one_line_each(tmp_path):
         lines = [line for line in out.stderr.splitlines() + out.stdout.splitlines()
                  if f"watches.0.start.listen.{index}" in line or f"watches[0].start.listen[{index}]" in line]
         assert len(lines) == 1 and why in lines[0], f"{value}: {lines}\n{out.stdout}{out.stderr}"
+
+
+def test_a_unix_socket_in_a_missing_directory_fails_check(tmp_path):
+    config = tmp_path / "watches.yaml"
+    missing = tmp_path / "no-such-dir" / "app.sock"
+    config.write_text(config_yaml([{"name": "svc", "start": {"argv": ["/bin/true"], "listen": [str(missing)]}}]))
+    out = subprocess.run(procguard_cmd() + ["check", str(config)], env=child_env(), capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode != 0
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if "listen" in line]
+    assert len(lines) == 1 and f"{missing.parent} is not a directory" in lines[0], out.stdout + out.stderr
