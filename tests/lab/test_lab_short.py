@@ -9,7 +9,7 @@ proved from the agent's own events and HAProxy's own state, not only from the tr
   counters): the agent holds web1's listening socket (`start.listen`, socket activation),
   so a connection HAProxy sends to web1 while the master restarts waits in the backlog for
   the new master instead of being refused; no request waits once HAProxy has learnt of
-  the drain (those sent before wait for the new master to accept them);
+  the drain, and with HAProxy's default retries none is delayed over 0.5 s;
 - SIGSTOP of ap1's worker (a hang): the agent declares the stall, restarts the service,
   and the service answers again after that restart;
 - a bad binary on web1 (restarts cannot fix it): the agent gives up and escalates, and
@@ -117,13 +117,16 @@ def test_killed_master_is_restarted_by_the_agent_and_costs_only_requests_in_flig
         assert len(set(counters)) == 1, f"{setting}: web1 (econ, wretr) {counters}\n{log}"
         # Only requests HAProxy sent to web1 before it learnt that web1 drains (or before the
         # new master was ready) may wait, for the new master to accept them from the backlog;
-        # none once the agent-check has drained web1. (The issue's "none delayed over 0.5 s"
-        # does not hold here: the new master and its workers need about 0.5 to 0.7 s on this
-        # loaded machine to accept; docs/lab/README.md.)
+        # none once the agent-check has drained web1.
         out = first_out(figures["haproxy_timeline"], "web1")
         drained = min(out[0] if out else good[0], good[0])
         late = [r for r in figures["delayed_requests"] if r[0] >= drained]
         assert late == [], f"{setting}: delayed after the drain at {drained}: {late}\n{log}"
+    # The issue's claim, with HAProxy's default retries: none delayed over 0.5 s. Those in the
+    # backlog wait for the new master's workers to accept, about 0.4 s after the kill on a
+    # machine that runs nothing else heavy (docs/lab/README.md)
+    defaults = run["targets"]["defaults"]
+    assert defaults["delayed_over_0_5s"] == 0, f"{defaults['delayed_requests']}\n{log}"
 
 
 def test_hung_worker_is_declared_stalled_and_restarted_by_the_agent(lab):
