@@ -167,3 +167,24 @@ def test_a_unix_socket_in_a_missing_directory_fails_check(tmp_path):
     assert out.returncode != 0
     lines = [line for line in (out.stdout + out.stderr).splitlines() if "listen" in line]
     assert len(lines) == 1 and f"{missing.parent} is not a directory" in lines[0], out.stdout + out.stderr
+
+
+def test_after_an_agent_restart_the_service_keeps_its_socket_and_the_next_start_gets_it_again(make_agent, tmp_path):
+    port = free_port()
+    agent = make_agent(config_yaml([_watch(tmp_path, "svc", port, [f"127.0.0.1:{port}"])])).start()
+    agent.wait_watch("svc", lambda w: w["state"] == "running" and w["pids"])
+    before = _ask(socket.AF_INET, ("127.0.0.1", port))
+    agent.stop()
+    # the service outlives the agent and still serves on the socket it inherited
+    assert _ask(socket.AF_INET, ("127.0.0.1", port))["pid"] == before["pid"]
+    agent.start()
+    # the new agent cannot bind the port the running service holds: it says so and adopts it
+    line = agent.wait_event("PG1202", contains="watch=svc")[-1]
+    assert "in use" in line, line
+    agent.wait_watch("svc", lambda w: w["state"] == "running" and w["pids"] == [before["pid"]])
+    os.kill(before["pid"], signal.SIGKILL)
+    # once that service is gone, the next start binds the port again and hands it on
+    agent.wait_event("PG1201", count=2, contains="watch=svc")
+    after = wait_until(lambda: (_answer(port) or {}).get("LISTEN_FDS") == "1" and _answer(port), 20,
+                       what="the replacement serving on the agent's socket")
+    assert after["pid"] != before["pid"]
