@@ -25,6 +25,8 @@ chmod 700 "$DEMO" "$DEMO/trusted"
 say "1. Make a signing key (Ed25519) and trust its public half"
 "$PG" keygen --out "$DEMO/keys" --name demo
 cp "$DEMO/keys/demo.pub" "$DEMO/trusted/"
+# the revocation list the agent is told about must exist: an empty one revokes nothing
+: > "$DEMO/revoked.txt"
 
 say "2. Write the watch config for this host and sign it"
 sed -e "s|@PYTHON@|$PY|" -e "s|@PORT@|$PORT|" -e "s|@HOST@|$(hostname)|" -e "s|@SERIAL@|$(date +%s)|" \
