@@ -19,7 +19,6 @@ import os
 import pwd
 import resource
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
 from .config.model import SERVICE_PATH, Start
+from .fileio import which
 
 
 class SpawnError(Exception):
@@ -202,7 +202,7 @@ def close_gate(spawned: Spawned) -> None:
 
 def _check_program(program: str, search_path: str) -> None:
     """The gate execs the program itself: say plainly what Popen would have said."""
-    path = program if "/" in program else shutil.which(program, path=search_path)
+    path = program if "/" in program else which(program, search_path)
     if path is None or not os.path.exists(path):
         raise SpawnError(f"{program}: no such file or directory")
     if not os.access(path, os.X_OK):
