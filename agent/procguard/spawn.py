@@ -25,7 +25,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
-from .config.model import SERVICE_PATH, Start
+from .config.model import PER_WATCH, SERVICE_PATH, Start
 from .fileio import which
 
 
@@ -33,7 +33,7 @@ class SpawnError(Exception):
     """The start command could not run: the message says why, for the start_failed event."""
 
 
-@dataclass(frozen=True)
+@dataclass(**PER_WATCH)
 class Spawned:
     pid: int
     argv: Sequence[str]
