@@ -124,7 +124,13 @@ class WatchUnit:
 
     def _timer(self, key: str, delay: float, fn: Callable[[], None]) -> None:
         self._cancel(key)
-        self._timers[key] = self.env.call_later(delay, lambda: self.env.guard(self, fn))
+        self._timers[key] = self.env.call_later(delay, functools.partial(self._fire, key, fn))
+
+    def _fire(self, key: str, fn: Callable[[], None]) -> None:
+        """A timer ran out: it is forgotten (not kept, with its closure, until the next
+        cancel: a few hundred bytes a watch), then `fn` runs."""
+        self._timers.pop(key, None)
+        self.env.guard(self, fn)
 
     def _cancel(self, *keys: str) -> None:
         for key in keys:
