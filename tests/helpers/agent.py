@@ -161,8 +161,20 @@ class Agent:
             pass
         self.stop(signal.SIGKILL)
         for pid in self.known_pids:
+            kill_group_of(pid)
             kill_if_alive(pid)
         cgroups.remove(self.cgroup_path)
+
+
+def kill_group_of(pid: int) -> None:
+    """The process group a started service leads (the agent gives each its own session):
+    its children and double-forked grandchildren, which outlive it in process-group mode.
+    While any member lives the kernel keeps the group's id from being reused as a PID, so
+    the group found here is the one the service made."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def kill_if_alive(pid: int) -> None:
