@@ -35,6 +35,8 @@ class SpawnError(Exception):
 
 @dataclass(**PER_WATCH)
 class Spawned:
+    """A process the agent started, possibly still held at its gate."""
+
     pid: int
     argv: Sequence[str]
     gate: int = -1  # a start held at its gate (Launch.hold): open_gate() lets it run

@@ -56,6 +56,8 @@ class UnitEnv(Protocol):
 
 @dataclass
 class Instance:
+    """One running process of a watch, started by us or adopted."""
+
     __slots__ = ("good", "identity", "ours", "since")
     identity: Identity
     ours: bool            # started by this agent (exit status known), or adopted

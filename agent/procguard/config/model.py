@@ -44,6 +44,8 @@ DEFAULTS: Dict[str, Any] = {
 
 @dataclass(**PER_WATCH)
 class Match:
+    """How to find a watch's processes in /proc; every given field must match."""
+
     pidfile: Optional[str] = None
     exe: Optional[str] = None
     cmdline: Optional[str] = None
@@ -60,6 +62,8 @@ class Match:
 
 @dataclass(**PER_WATCH)
 class Start:
+    """How the agent starts a watch's process, and what it sees when it runs."""
+
     argv: Tuple[str, ...]
     shell: bool
     user: Optional[str]
@@ -74,6 +78,8 @@ class Start:
 
 @dataclass(frozen=True)
 class BackoffPolicy:
+    """The wait before each restart: grows by multiplier, with jitter, reset after a good run."""
+
     initial: float
     max: float
     multiplier: float
@@ -83,6 +89,8 @@ class BackoffPolicy:
 
 @dataclass(frozen=True)
 class RestartPolicy:
+    """How many restarts a watch gets in a window before it gives up."""
+
     max_restarts: int
     window: float
     backoff: BackoffPolicy
@@ -91,6 +99,8 @@ class RestartPolicy:
 
 @dataclass(frozen=True)
 class GiveUp:
+    """What happens when restarts cannot recover a watch: stop, retry later, or escalate."""
+
     action: str
     retry_every: float
     escalate: Tuple[ActionSpec, ...]
@@ -98,6 +108,8 @@ class GiveUp:
 
 @dataclass(**PER_WATCH)
 class Watch:
+    """One watched service, typed and checked: the unit of everything the agent does."""
+
     name: str
     match: Match
     min_instances: int
@@ -118,6 +130,8 @@ class Watch:
 
 @dataclass
 class Config:
+    """A whole watch config as applied: its terms (serial, scope, expiry), watches and hooks."""
+
     path: str
     version: int
     serial: Optional[int]

@@ -15,6 +15,8 @@ from ..fileio import which, write_atomically
 
 @dataclass
 class Outcome:
+    """How one escalation action ended, for its message and the manager's state."""
+
     ok: bool
     result: str            # exit:0, timeout, written, error ...
     output: str = ""

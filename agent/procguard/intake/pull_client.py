@@ -45,6 +45,8 @@ class PullError(Exception):
 
 @dataclass(frozen=True)
 class PullResult:
+    """One answer of the config server: a new config and its signature, or not modified."""
+
     status: str  # "new" or "not_modified"
     config_bytes: Optional[bytes] = None
     sig_bytes: Optional[bytes] = None

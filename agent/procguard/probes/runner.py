@@ -22,6 +22,8 @@ Pids = Callable[[], Tuple[int, ...]]
 
 @dataclass
 class ProbeResult:
+    """One probe run's answer, tagged with the epoch it was asked in (stale ones are dropped)."""
+
     probe: str
     epoch: int
     kind: str                 # check | ready | status
