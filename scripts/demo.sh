@@ -25,6 +25,8 @@ chmod 700 "$DEMO" "$DEMO/trusted"
 say "1. Make a signing key (Ed25519) and trust its public half"
 "$PG" keygen --out "$DEMO/keys" --name demo
 cp "$DEMO/keys/demo.pub" "$DEMO/trusted/"
+# the revocation list the agent is told about must exist: an empty one revokes nothing
+: > "$DEMO/revoked.txt"
 
 say "2. Write the watch config for this host and sign it"
 sed -e "s|@PYTHON@|$PY|" -e "s|@PORT@|$PORT|" -e "s|@HOST@|$(hostname)|" -e "s|@SERIAL@|$(date +%s)|" \
@@ -40,18 +42,28 @@ SYSLOG=/dev/log; [ -S /dev/log ] || SYSLOG=""
     > /dev/null 2> "$DEMO/agent.log" &
 AGENT_PID=$!
 export PROCGUARD_SOCKET="$DEMO/run/control.sock"
-"$PY" - "$PORT" <<'PY'
-import sys, time, urllib.request
+# `procguard status` exits 1 while a watch is not healthy (scripts and monitors rely on
+# it), so the demo waits for the agent to call the service healthy, not only for an answer
+wait_healthy() {
+    "$PY" - "$PORT" "${1:-}" <<'PY'
+import json, os, subprocess, sys, time, urllib.request
+port, old = sys.argv[1], sys.argv[2]
 deadline = time.time() + 20
 while True:
+    out = subprocess.run([os.environ["PG"], "status", "--json"], capture_output=True, text=True)
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=1).read()
-        break
-    except OSError:
-        if time.time() > deadline:
-            sys.exit("the web service did not answer within 20 s")
-        time.sleep(0.1)
+        web = json.loads(out.stdout)["watches"][0]
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+        if web["healthy"] and web["pids"] and str(web["pids"][0]) != old:
+            break
+    except (ValueError, KeyError, IndexError, OSError):
+        pass
+    if time.time() > deadline:
+        sys.exit("the web service was not healthy within 20 s")
+    time.sleep(0.1)
 PY
+}
+wait_healthy
 "$PG" status
 web_pid() { "$PG" status --json | "$PY" -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["watches"][0]["pids"])))'; }
 WEB_PIDS=$(web_pid)
@@ -76,7 +88,7 @@ while time.monotonic() - t0 < 10:
 else:
     sys.exit("no replacement within 10 s")
 PY
-sleep 0.6
+wait_healthy "$WEB_PIDS"
 "$PG" status
 WEB_PIDS=$(web_pid)
 

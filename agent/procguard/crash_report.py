@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import traceback
 from typing import Optional
 
 from .fileio import write_atomically
@@ -19,6 +18,8 @@ KEEP = 20
 
 def write_error_report(state_dir: str, subject: str, exc: BaseException) -> Optional[str]:
     """The report's path, or None when it could not be written (the event still says what)."""
+    import traceback  # loaded on the first internal error only, not by every agent
+
     folder = os.path.join(state_dir, "snapshots")
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{now % 1:.3f}"[1:] + "Z"

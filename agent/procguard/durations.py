@@ -7,6 +7,7 @@ so a typo such as `1e300` or a NaN from a client never reaches a timer or a cloc
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 from typing import Optional, Union
@@ -60,3 +61,9 @@ def describe_until(until: Optional[float]) -> Optional[str]:
     if until is None:
         return None
     return "resume" if math.isinf(until) else iso_utc(until)
+
+
+def jitter_fraction() -> float:
+    """A uniform fraction in [0, 1) for spreading delays (not a secret): from os.urandom, so
+    the agent need not load the random module (~0.1 MiB resident)."""
+    return int.from_bytes(os.urandom(7), "big") / (1 << 56)

@@ -10,7 +10,6 @@ outdated, but once signed, config. A new config ends it. The choice is in docs/s
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional, Protocol
 
 from .durations import format_duration, iso_utc
@@ -29,6 +28,8 @@ def parse_not_after(value: Optional[str]) -> Optional[float]:
     """Epoch seconds of an RFC 3339 `not_after` (already validated at admission), or None."""
     if not value:
         return None
+    from datetime import datetime, timezone  # only for a config that expires: datetime costs ~300 KiB
+
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"

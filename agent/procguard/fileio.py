@@ -10,9 +10,30 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Iterable, Union
+from typing import Iterable, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+def which(program: str, path: Optional[str] = None) -> Optional[str]:
+    """The executable `program` would run as, searched in `path` (default $PATH), as
+    shutil.which finds it: here so the agent need not load shutil (and bz2, lzma with it)."""
+    if os.path.dirname(program):
+        return program if _executable(program) else None
+    search = os.environ.get("PATH", os.confstr("CS_PATH") or os.defpath) if path is None else path
+    seen = set()
+    for folder in search.split(os.pathsep) if search else ():
+        if folder in seen:
+            continue
+        seen.add(folder)
+        candidate = os.path.join(folder, program)
+        if _executable(candidate):
+            return candidate
+    return None
+
+
+def _executable(path: str) -> bool:
+    return os.path.exists(path) and os.access(path, os.X_OK) and not os.path.isdir(path)
 
 
 def write_atomically(path: PathLike, data: Union[bytes, Iterable[bytes]], mode: int = 0o600) -> None:

@@ -9,10 +9,10 @@ with jitter so that a fleet does not restart in lockstep.
 from __future__ import annotations
 
 import math
-import random
 from typing import Callable, List
 
 from .config.model import RestartPolicy
+from .durations import jitter_fraction
 
 
 class RestartBudget:
@@ -47,7 +47,7 @@ class Backoff:
 
     __slots__ = ("cfg", "failures", "rng")
 
-    def __init__(self, policy: RestartPolicy, rng: Callable[[], float] = random.random) -> None:
+    def __init__(self, policy: RestartPolicy, rng: Callable[[], float] = jitter_fraction) -> None:
         self.cfg = policy.backoff
         self.rng = rng
         self.failures = 0  # consecutive deaths since the last stable period

@@ -10,6 +10,8 @@ from .config.model import Config
 
 @dataclass
 class ReloadPlan:
+    """What a reload does to each watch: add, change, keep or remove."""
+
     added: List[str] = field(default_factory=list)
     changed: List[str] = field(default_factory=list)
     unchanged: List[str] = field(default_factory=list)

@@ -30,6 +30,8 @@ READ_ONLY_SOCKET = "/run/procguard-read/status.sock"
 
 @dataclass
 class Settings:
+    """The agent's own settings, with their defaults; unsigned, root's file."""
+
     config: str = "/etc/procguard/watches.yaml"
     state_dir: str = "/var/lib/procguard"
     socket: str = "/run/procguard/control.sock"

@@ -19,7 +19,6 @@ import os
 import pwd
 import resource
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,15 +26,18 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
 from .activation_fds import PassError, activation_run
-from .config.model import SERVICE_PATH, Start
+from .config.model import PER_WATCH, SERVICE_PATH, Start
+from .fileio import which
 
 
 class SpawnError(Exception):
     """The start command could not run: the message says why, for the start_failed event."""
 
 
-@dataclass(frozen=True)
+@dataclass(**PER_WATCH)
 class Spawned:
+    """A process the agent started, possibly still held at its gate."""
+
     pid: int
     argv: Sequence[str]
     gate: int = -1  # a start held at its gate (Launch.hold): open_gate() lets it run
@@ -215,7 +217,7 @@ def close_gate(spawned: Spawned) -> None:
 
 def _check_program(program: str, search_path: str) -> None:
     """The gate execs the program itself: say plainly what Popen would have said."""
-    path = program if "/" in program else shutil.which(program, path=search_path)
+    path = program if "/" in program else which(program, search_path)
     if path is None or not os.path.exists(path):
         raise SpawnError(f"{program}: no such file or directory")
     if not os.access(path, os.X_OK):

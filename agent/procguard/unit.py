@@ -56,6 +56,8 @@ class UnitEnv(Protocol):
 
 @dataclass
 class Instance:
+    """One running process of a watch, started by us or adopted."""
+
     __slots__ = ("good", "identity", "ours", "since")
     identity: Identity
     ours: bool            # started by this agent (exit status known), or adopted
@@ -124,7 +126,13 @@ class WatchUnit:
 
     def _timer(self, key: str, delay: float, fn: Callable[[], None]) -> None:
         self._cancel(key)
-        self._timers[key] = self.env.call_later(delay, lambda: self.env.guard(self, fn))
+        self._timers[key] = self.env.call_later(delay, functools.partial(self._fire, key, fn))
+
+    def _fire(self, key: str, fn: Callable[[], None]) -> None:
+        """A timer ran out: it is forgotten (not kept, with its closure, until the next
+        cancel: a few hundred bytes a watch), then `fn` runs."""
+        self._timers.pop(key, None)
+        self.env.guard(self, fn)
 
     def _cancel(self, *keys: str) -> None:
         for key in keys:

@@ -7,13 +7,11 @@ this on hosts where systemd may not be PID 1 (containers, build machines).
 
 from __future__ import annotations
 
-import glob
 import os
-import shlex
-import shutil
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from .config.model import SERVICE_PATH, Watch
+from .fileio import which
 
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
 
@@ -21,7 +19,7 @@ UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/sys
 def enabled_services(root: str = "/") -> Dict[str, str]:
     """{unit name: its file} for every service enabled through a .wants/ link."""
     found: Dict[str, str] = {}
-    for link in glob.glob(os.path.join(root, "etc/systemd/system/*.wants/*.service")):
+    for link in _wanted_links(os.path.join(root, "etc/systemd/system")):
         name = os.path.basename(link)
         if "@" in name or name in found:
             continue
@@ -29,6 +27,21 @@ def enabled_services(root: str = "/") -> Dict[str, str]:
         if path:
             found[name] = path
     return found
+
+
+def _wanted_links(base: str) -> Iterable[str]:
+    """What BASE/*.wants/*.service globs to, without loading glob (the agent runs this)."""
+    for wants in _visible(base):
+        folder = os.path.join(base, wants)
+        if wants.endswith(".wants") and os.path.isdir(folder):
+            yield from (os.path.join(folder, n) for n in _visible(folder) if n.endswith(".service"))
+
+
+def _visible(folder: str) -> List[str]:
+    try:
+        return [n for n in os.listdir(folder) if not n.startswith(".")]
+    except OSError:
+        return []
 
 
 def _unit_file(name: str, root: str) -> Optional[str]:
@@ -41,6 +54,8 @@ def _unit_file(name: str, root: str) -> Optional[str]:
 
 def exec_programs(path: str) -> List[str]:
     """The programs of every ExecStart= line of a unit file (prefixes like `-` or `@` removed)."""
+    import shlex  # only when a service is enabled: the agent's import path stays small
+
     programs = []
     try:
         with open(path, errors="replace") as handle:
@@ -65,7 +80,7 @@ def program_of(watch: Watch) -> Optional[str]:
     if start is None or start.shell or watch.systemd_unit:
         return None
     program = start.argv[0]
-    resolved = program if "/" in program else shutil.which(program, path=dict(start.env).get("PATH", SERVICE_PATH))
+    resolved = program if "/" in program else which(program, dict(start.env).get("PATH", SERVICE_PATH))
     return os.path.realpath(resolved) if resolved else None
 
 

@@ -47,4 +47,4 @@ def test_workers_found_by_parent_and_readopted_after_the_master_replaces_one(mak
     assert agent.watch("master")["pids"] == [master_pid], "the master was left alone"
     started = [e for e in agent.events("PG1004") if "watch=workers" in e]
     assert started == [], "the agent never starts workers itself"
-    agent.known_pids.update(w["pids"])
+    agent.remember(w["pids"])

@@ -55,7 +55,7 @@ class Agent:
         self.allow_unsigned = allow_unsigned
         self.wrapper = list(wrapper or [])  # runs the agent through it (e.g. prlimit)
         self.proc: Optional[subprocess.Popen[bytes]] = None
-        self.known_pids: set = set()
+        self.known_pids: Dict[int, Optional[int]] = {}  # pid -> its start time when seen
         # its own cgroups, never shared with another test's agent; --cgroups off in
         # extra_args runs it on process groups instead
         self.cgroup_path = cgroups.unique_path(os.path.basename(os.path.dirname(directory)) or "agent")
@@ -117,8 +117,14 @@ class Agent:
         except AgentUnreachable as exc:
             raise AssertionError(str(exc)) from None
         for w in reply.get("watches", []):
-            self.known_pids.update(w["pids"])
+            self.remember(w["pids"])
         return reply
+
+    def remember(self, pids: Any) -> None:
+        """Processes to stop at cleanup, each with its start time, so a PID reused since is spared."""
+        for pid in pids:
+            if pid not in self.known_pids:
+                self.known_pids[pid] = started_at(pid)
 
     def watch(self, name: str) -> Dict[str, Any]:
         found = self.find_watch(name)
@@ -160,9 +166,35 @@ class Agent:
         except AssertionError:
             pass
         self.stop(signal.SIGKILL)
-        for pid in self.known_pids:
-            kill_if_alive(pid)
+        for pid, started in self.known_pids.items():
+            now = started_at(pid)
+            if now is None:
+                kill_group_of(pid)  # the leader is gone; a group left under its id is still its
+            elif now == started:
+                kill_group_of(pid)
+                kill_if_alive(pid)
+            # else: the PID is another process's now (pid_max may be 32768): never signalled
         cgroups.remove(self.cgroup_path)
+
+
+def started_at(pid: int) -> Optional[int]:
+    """A process's start time in clock ticks (/proc/PID/stat field 22), None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def kill_group_of(pid: int) -> None:
+    """The process group a started service leads (the agent gives each its own session):
+    its children and double-forked grandchildren, which outlive it in process-group mode.
+    Call it only while `pid` is still that service, or is no process at all: the kernel
+    never gives a new process a PID that is still a live group's id."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def kill_if_alive(pid: int) -> None:

@@ -94,7 +94,7 @@ class Campaign:
             for pid in self.workload.census()["daemon"]:
                 kill_if_alive(pid)
         self._start()
-        time.sleep(self.rng.uniform(0, START_WINDOW))
+        time.sleep(self.rng.uniform(0, START_WINDOW))  # the fault's moment, drawn from the seed: not a wait
         self._kill("start")
 
     def _kill_mid_restart(self) -> None:
@@ -107,14 +107,14 @@ class Campaign:
             wait_until(lambda: len(self._deaths(which)) > seen, 10, interval=0.005, what=f"{which} to die")
         except AssertionError:  # the agent was not watching it: say so, and kill all the same
             self.figures.note(f"round {self.round}: no death of {which} seen by the agent within 10s")
-        time.sleep(self.rng.uniform(0, RESTART_WINDOW[which]))
+        time.sleep(self.rng.uniform(0, RESTART_WINDOW[which]))  # the fault's moment, drawn from the seed: not a wait
         self._kill(f"restart:{which}")
 
     def _kill_during_reload(self) -> None:
         self.variant += 1
         self.agent.write_config(self.workload.config(self.variant))
         self.agent.send(signal.SIGHUP)
-        time.sleep(self.rng.uniform(0, RELOAD_WINDOW))
+        time.sleep(self.rng.uniform(0, RELOAD_WINDOW))  # the fault's moment, drawn from the seed: not a wait
         self._kill("reload")
 
     def _deaths(self, watch: str) -> List[str]:

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import pytest
+import requests
 import yaml
+from urllib3.exceptions import ProtocolError
 from procguard.intake.last_good import LastGood
-from procguard.intake.pull_client import PullClient, PullError
+from procguard.intake.pull_client import PullClient, PullError, _cause
 from procguard.intake.terms import HostIdentity, admit_terms
 from procguard.refusal import Refusal
 from procguard.signing.signature import sign, verify
@@ -223,3 +225,11 @@ def test_plain_http_url_rejected() -> None:
 def test_signature_url_keeps_query(host: HostIdentity) -> None:
     client = PullClient("https://cfg.example/p/watches.yaml?fleet=a", host.name)
     assert client.signature_url() == "https://cfg.example/p/watches.yaml.sig?fleet=a&host=web01"
+
+
+def test_a_reset_connection_is_said_in_a_few_words_like_a_refused_one():
+    """The server going away mid-request gives urllib3's nested wrappers; the message names
+    the OS error only (PG6040 is read by people and matched by log watchers)."""
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    assert _cause(requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", reset))) \
+        == "Connection reset by peer"

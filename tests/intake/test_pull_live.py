@@ -270,7 +270,9 @@ def test_server_going_away_is_survived_with_backoff(rig, env, server, pki):
     server.stop()
 
     failures = engine.wait_event("PG6040", count=4, timeout=15)
-    assert "Connection refused" in failures[0] and "HTTPSConnectionPool" not in failures[0], "a few words, not a repr"
+    # the first attempt may meet the server on its way out (reset), the next ones find it gone
+    assert any("Connection refused" in line for line in failures), failures
+    assert not any("HTTPSConnectionPool" in line or "Error(" in line for line in failures), "a few words, not a repr"
     waits = [float(line.split("retry_in=")[1].split("s")[0]) for line in failures[:4]]
     assert all(b > a for a, b in zip(waits, waits[1:])), f"backoff grows: {waits}"
     assert worker.status()["state"] == "failing" and worker.status()["failures"] >= 4

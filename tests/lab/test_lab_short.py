@@ -56,6 +56,7 @@ def lab(tmp_path_factory):
     run = subprocess.run([sys.executable, "-m", "lab", "run", "--short", "--contenders", "procguard",
                           "--out", str(out), "--no-report", "--retry-disturbed", "2"],
                          cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=235)
+    assert (out / "lab.json").exists(), f"the lab wrote no results (exit {run.returncode}):\n{run.stdout}{run.stderr}"
     with open(out / "lab.json") as handle:
         results = json.load(handle)["results"]
     assert [r.get("error") for r in results if r.get("error")] == [], run.stdout + run.stderr

@@ -31,7 +31,7 @@ def test_reload_with_one_watch_changed_keeps_the_others_processes(make_agent, ta
     assert agent.watch("a")["pids"] == [before["a"]] and start_time(before["a"]) == starts["a"]
     assert agent.watch("b")["pids"] == [before["b"]] and start_time(before["b"]) == starts["b"]
     assert start_time(before["c"]) == starts["c"], "a removed watch's process keeps running"
-    agent.known_pids.add(before["c"])
+    agent.remember([before["c"]])
     agent.wait_event("PG2004", contains="watch=c")
     assert [w["name"] for w in agent.status()["watches"]] == ["a", "b"]
 

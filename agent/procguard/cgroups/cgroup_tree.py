@@ -40,8 +40,11 @@ class CgroupTree:
                 if name in CONTROLLERS or name == "name=systemd":
                     self.legacy.setdefault(name, h)
         self.v2_controllers: Set[str] = set()
-        self._dirs: Dict[str, Dict[str, Tuple[int, str]]] = {}   # watch -> controller -> (version, dir)
-        self._procs: Dict[str, List[str]] = {}                  # watch -> cgroup.procs files to join
+        # watch -> controller -> (version, base of its hierarchy): the watch's directory is
+        # BASE/watch-NAME, joined when needed; equal maps are one object (hundreds of watches
+        # share two or three), so a watch costs a dict entry, not three paths
+        self._dirs: Dict[str, Dict[str, Tuple[int, str]]] = {}
+        self._shapes: Dict[Tuple[Tuple[str, Tuple[int, str]], ...], Dict[str, Tuple[int, str]]] = {}
         self._limits: Dict[str, Dict[str, LimitState]] = {}
         # a process of the watch's cgroup that is not the watch's (a prepared start, which
         # waits to become the next process): left out of members, stops and left-overs
@@ -96,33 +99,43 @@ class CgroupTree:
 
     def _configure_one(self, watch: Watch) -> Dict[str, LimitState]:
         name = cgroup_name(watch.name)
-        track = os.path.join(self.base_dir(self.unified), name)
+        unified = (2, self.base_dir(self.unified))
+        track = os.path.join(unified[1], name)
         cgfs.make_dir(track)
-        dirs: Dict[str, Tuple[int, str]] = {"": (2, track)}
+        dirs: Dict[str, Tuple[int, str]] = {"": unified}
         wanted = watch.limits.cgroup()
         need = {"memory"} | ({"cpu"} if "cpu_quota" in wanted else set()) | ({"pids"} if "tasks_max" in wanted else set())
         extra = ["name=systemd"] + [c for c in CONTROLLERS if c not in self.v2_controllers and c in need]
         for controller in CONTROLLERS:
             if controller in self.v2_controllers:
-                dirs[controller] = (2, track)
+                dirs[controller] = unified
         old = self._dirs.get(watch.name, {})
         for controller in extra:
             h = self.legacy.get(controller)
             if h is None:
                 continue
-            directory = os.path.join(self.base_dir(h), name)
+            base = self.base_dir(h)
+            directory = os.path.join(base, name)
             try:
                 cgfs.make_dir(directory)
             except cgfs.CgroupError:
                 continue
-            dirs[controller] = (1, directory)
+            dirs[controller] = (1, base)
             if controller not in old:
                 self._join_running(track, directory)  # a limit added on reload reaches what runs
         for controller, where in old.items():
             dirs.setdefault(controller, where)  # once joined, stay (the limit is lifted, not lost)
-        self._dirs[watch.name] = dirs
-        self._procs[watch.name] = list(dict.fromkeys(os.path.join(d, "cgroup.procs") for _v, d in dirs.values()))
-        return limits.apply(wanted, {c: w for c, w in dirs.items() if c in CONTROLLERS})
+        self._dirs[watch.name] = self._shapes.setdefault(tuple(dirs.items()), dirs)
+        paths = self._paths(watch.name) or {}
+        return limits.apply(wanted, {c: w for c, w in paths.items() if c in CONTROLLERS})
+
+    def _paths(self, watch: str) -> Optional[Dict[str, Tuple[int, str]]]:
+        """controller -> (version, the watch's directory in that hierarchy); "" is the v2 one."""
+        bases = self._dirs.get(watch)
+        if bases is None:
+            return None
+        name = cgroup_name(watch)
+        return {c: (version, os.path.join(base, name)) for c, (version, base) in bases.items()}
 
     @staticmethod
     def _join_running(track: str, directory: str) -> None:
@@ -133,12 +146,13 @@ class CgroupTree:
                 pass  # it exited meanwhile
 
     def place(self, watch: str, pid: int) -> None:
-        """Put `pid` (not yet exec'd) in every cgroup of the watch; the unified one first."""
-        for procs in self._procs.get(watch, ()):
-            cgfs.write(procs, str(pid))
+        """Put `pid` (not yet exec'd) in every cgroup of the watch; the unified one first.
+        The paths are joined here, not kept: 500 watches' three paths each weigh ~0.2 MiB."""
+        for directory in dict.fromkeys(d for _v, d in (self._paths(watch) or {}).values()):
+            cgfs.write(os.path.join(directory, "cgroup.procs"), str(pid))
 
     def _track(self, watch: str) -> Optional[str]:
-        got = self._dirs.get(watch, {}).get("")
+        got = (self._paths(watch) or {}).get("")
         return got[1] if got else None
 
     def members(self, watch: str) -> List[int]:
@@ -170,14 +184,14 @@ class CgroupTree:
 
     def forget(self, watch: str) -> None:
         """Remove the watch's cgroups if nothing runs in them any more."""
-        for _version, directory in self._dirs.pop(watch, {}).values():
+        for _version, directory in (self._paths(watch) or {}).values():
             cgfs.remove_dir(directory)
-        self._procs.pop(watch, None)
+        self._dirs.pop(watch, None)
         self._limits.pop(watch, None)
 
     # ---------------------------------------------------------------- figures
     def info(self, watch: str) -> TreeInfo:
-        dirs = self._dirs.get(watch)
+        dirs = self._paths(watch)
         if not dirs:
             return TreeInfo()
         track = dirs[""][1]
@@ -205,7 +219,7 @@ class CgroupTree:
         return usage
 
     def oom_kills(self, watch: str) -> Optional[int]:
-        dirs = self._dirs.get(watch)
+        dirs = self._paths(watch)
         return self._oom(dirs) if dirs else None
 
     @staticmethod

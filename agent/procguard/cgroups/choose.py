@@ -19,6 +19,8 @@ DEFAULT_FS = "/sys/fs/cgroup"
 
 @dataclass(frozen=True)
 class TreeSettings:
+    """How the agent keeps its watches' process trees: from the settings' `cgroups:` block."""
+
     mode: str = "auto"              # auto: a cgroup where one can be written; off: process groups
     fs: str = DEFAULT_FS            # where cgroup file systems are mounted
     path: Optional[str] = None      # below the agent's own cgroup; default: its own, or "procguard" at the root

@@ -13,6 +13,8 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 
 @dataclass(frozen=True)
 class Hierarchy:
+    """One mounted cgroup hierarchy and where this process sits in it."""
+
     version: int                    # 2: the unified hierarchy; 1: a legacy one
     controllers: FrozenSet[str]     # v1: what is mounted there ("memory", "name=systemd"); v2: empty
     mount: str                      # its mount point

@@ -25,6 +25,8 @@ class LimitState:
 
 @dataclass
 class Usage:
+    """What a watch's tree uses now, as its cgroup counts it; None where the host cannot tell."""
+
     memory_current: Optional[int] = None   # bytes
     memory_peak: Optional[int] = None
     cpu_usec: Optional[int] = None         # CPU time used, all processes, ever

@@ -29,6 +29,8 @@ from .status import describe_status
 
 @dataclass
 class CommandResult:
+    """How one bounded command ended, for the probe or action that ran it."""
+
     ok: bool
     status: str           # exit:N, signal:NAME, timeout, error
     output: str           # first bytes of stdout+stderr

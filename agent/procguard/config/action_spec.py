@@ -21,6 +21,8 @@ ACTION_DEFAULTS: Dict[str, Dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class ActionSpec:
+    """One give-up action as the config wrote it, checked; options kept per type."""
+
     type: str
     name: str
     timeout: float
@@ -44,6 +46,8 @@ class Server:
 
 @dataclass(frozen=True)
 class ListenerSpec:
+    """The agent-check listener HAProxy asks: where it listens and which servers it answers for."""
+
     address: str
     port: int
     recover_after: float

@@ -14,6 +14,8 @@ DEFAULT_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class HookSpec:
+    """One event hook: which events fire it, and the command or URL it runs."""
+
     name: str
     events: FrozenSet[str]
     severity: Optional[int]           # fires at this syslog severity or worse (lower)

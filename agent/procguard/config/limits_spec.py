@@ -21,6 +21,8 @@ RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE, "npro
 
 @dataclass(frozen=True)
 class LimitsSpec:
+    """A watch's resource limits in the units the kernel takes; None: not limited."""
+
     memory_max: Optional[int] = None    # bytes
     memory_high: Optional[int] = None   # bytes
     cpu_quota: Optional[float] = None   # percent of one CPU

@@ -23,6 +23,8 @@ MAX_UNIX_PATH = 107  # sun_path holds 108 bytes with its NUL
 
 @dataclass(frozen=True)
 class ListenAddress:
+    """One address a watch listens on, parsed once: what bind() takes, and the text that names it."""
+
     text: str                                # as written in the config: the key of the socket
     family: int                              # AF_INET, AF_INET6 or AF_UNIX
     address: Union[Tuple[str, int], str]     # what bind() takes
@@ -34,6 +36,8 @@ class ListenAddress:
 
 @dataclass(frozen=True)
 class ListenSpec:
+    """The sockets the agent binds and holds for a watch (`start.listen`), and their backlog."""
+
     addresses: Tuple[ListenAddress, ...]
     backlog: int = DEFAULT_BACKLOG
 

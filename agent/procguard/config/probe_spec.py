@@ -19,6 +19,8 @@ COMMON_KEYS = ("name", "type", "interval", "timeout", "start_delay", "fall", "ri
 
 @dataclass(frozen=True)
 class ProbeSpec:
+    """One stall or readiness probe of a watch, typed and checked."""
+
     name: str
     type: str
     interval: float

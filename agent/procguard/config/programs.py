@@ -23,6 +23,8 @@ Path = Tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Program:
+    """A file the config makes root (or a user) execute: the thing the safety check looks at."""
+
     key: Path             # where the config names it (for the line number)
     file: str             # absolute path of the file
     kind: str             # "start command of watch web", for the message

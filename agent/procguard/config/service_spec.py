@@ -15,6 +15,8 @@ RELOAD_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class OutputSpec:
+    """Where a started service's stdout and stderr go, and how much of it is kept."""
+
     to: str = "auto"            # auto | journal | file | none
     max_size: int = 10 << 20    # bytes of the current file before it is rotated
     keep: int = 3               # rotated files kept
@@ -22,6 +24,8 @@ class OutputSpec:
 
 @dataclass(frozen=True)
 class ReloadSpec:
+    """How to ask a service to reload: a signal or a command, bounded in time."""
+
     signal: Optional[int] = None
     argv: Optional[Tuple[str, ...]] = None
     timeout: float = RELOAD_TIMEOUT

@@ -4,18 +4,19 @@ thread and return an Outcome; none may outlive its timeout."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from ..children.commands import run_command
 from ..config.action_spec import ActionSpec
-from ..fileio import write_atomically
+from ..fileio import which, write_atomically
 
 
 @dataclass
 class Outcome:
+    """How one escalation action ended, for its message and the manager's state."""
+
     ok: bool
     result: str            # exit:0, timeout, written, error ...
     output: str = ""
@@ -158,7 +159,7 @@ class HaproxyAgentAction(Action):
 
 
 def _tool(name: str) -> str:
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin") or name
+    return which(name) or which(name, "/usr/sbin:/usr/bin:/sbin:/bin") or name
 
 
 TYPES = {"command": CommandAction, "keepalived": KeepalivedAction, "pacemaker": PacemakerAction,

@@ -27,6 +27,8 @@ RANK = {"healthy": 0, "unhealthy": 1, "gave_up": 2}
 
 @dataclass
 class _Health:
+    """What the agent-check answers for one server: healthy, or drained after a give-up."""
+
     healthy: bool
     gave_up: bool
     gave_up_until: float = 0.0      # monotonic: still answered as gave up until then

@@ -27,6 +27,8 @@ Post = Callable[[Callable[[], None]], None]
 
 @dataclass
 class _ActionState:
+    """One action of a watch's escalation and where it is in its life."""
+
     action: Action
     state: str = "idle"      # idle | running | in_force | failed | undo_pending | undoing
     since: float = field(default_factory=time.time)
@@ -36,6 +38,8 @@ class _ActionState:
 
 @dataclass
 class _WatchEsc:
+    """A watch's escalation: its actions and, once needed, its worker queue."""
+
     name: str
     specs: Tuple[ActionSpec, ...]
     actions: List[_ActionState]

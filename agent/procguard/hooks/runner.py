@@ -42,12 +42,16 @@ Emit = Callable[..., None]
 
 @dataclass(frozen=True)
 class Job:
+    """One hook to run for one event."""
+
     hook: HookSpec
     event: Dict[str, Any]  # the JSON a URL hook receives
 
 
 @dataclass
 class Outcome:
+    """How one hook run ended, for its message."""
+
     ok: bool
     result: str       # exit:0, exit:1, signal:TERM, timeout, http:500, error: ...
     duration: float

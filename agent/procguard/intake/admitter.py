@@ -31,6 +31,8 @@ MAX_SIGNATURE_BYTES = 4096
 
 @dataclass
 class Admitted:
+    """A config that passed every check, with the bytes that were checked."""
+
     config: Config
     verdict: Verdict
     config_bytes: bytes

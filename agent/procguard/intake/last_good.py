@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
 from ..fileio import PathLike, sha256_hex, write_atomically
@@ -80,7 +80,7 @@ class LastGood:
         floor = self.last_serial
         if serial is not None:
             floor = serial if floor is None else max(floor, serial)
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         data: Dict[str, Any] = {
             "format": FORMAT,
             "serial": serial,

@@ -22,7 +22,7 @@ import random
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -45,6 +45,8 @@ class PullError(Exception):
 
 @dataclass(frozen=True)
 class PullResult:
+    """One answer of the config server: a new config and its signature, or not modified."""
+
     status: str  # "new" or "not_modified"
     config_bytes: Optional[bytes] = None
     sig_bytes: Optional[bytes] = None
@@ -214,10 +216,32 @@ def _cause(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out"
+    os_error = _os_error_in(exc)
+    if os_error is not None:
+        return os_error
     found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(r"\[SSL: [A-Z_]+\] ([^'\")\]]+)", text)
     if found:
         return found.group(1).strip().rstrip(".")
     return _short(text.split(" (Caused by ")[0])
+
+
+def _os_error_in(exc: BaseException) -> Optional[str]:
+    """The first OS error inside the library's wrappers (its args, `reason`, cause and
+    context), so a reset reads "Connection reset by peer" like a refusal reads
+    "Connection refused"."""
+    seen: List[BaseException] = [exc]
+    index = 0
+    while index < len(seen) and index < 12:
+        current = seen[index]
+        index += 1
+        if isinstance(current, OSError) and current.strerror and type(current).__module__ != "ssl":
+            return current.strerror  # (TLS errors keep their own reason, below)
+        inner = [a for a in current.args if isinstance(a, BaseException)]
+        for more in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(more, BaseException):
+                inner.append(more)
+        seen.extend(e for e in inner if all(e is not s_ for s_ in seen))
+    return None
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -28,6 +28,8 @@ MAX_WAITING = 16
 
 @dataclass
 class _Item:
+    """One queued config job; callers of the same key share its result."""
+
     key: Optional[str]
     begin: Callable[[], Job]
     finish: Finish

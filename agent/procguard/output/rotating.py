@@ -21,6 +21,8 @@ MAX_PER_WAKE = 1 << 22   # drain at most this much per wake-up, so one chatty se
 
 
 class RotatingFile:
+    __slots__ = ("fd", "keep", "max_size", "path", "pending", "size")  # one per watch: no __dict__
+
     def __init__(self, path: str, max_size: int, keep: int) -> None:
         self.path = path
         self.max_size = max(1, max_size)
@@ -96,6 +98,8 @@ class RotatingFile:
 
 class FifoOutput:
     """One watch's FIFO and rotating file; `drain()` runs on the loop thread."""
+
+    __slots__ = ("fifo", "file", "flush_armed", "hold_fd", "read_fd")
 
     def __init__(self, fifo: str, log: str, max_size: int, keep: int) -> None:
         self.fifo = fifo

@@ -32,6 +32,8 @@ Verdict = Callable[[str, str, Dict[str, Any]], None]
 
 @dataclass
 class _ProbeState:
+    """One probe's running tally: failures and successes in a row, stalled or not."""
+
     spec: ProbeSpec
     failures: int = 0
     successes: int = 0
@@ -48,6 +50,8 @@ class _ProbeState:
 
 @dataclass
 class _Watch:
+    """A watch's probes, the PIDs they look at, and their workers."""
+
     name: str
     specs: Tuple[ProbeSpec, ...]
     pids: Callable[[], Tuple[int, ...]]

@@ -5,7 +5,6 @@ state; each result goes out through `deliver(ProbeResult)`, which the manager tu
 from __future__ import annotations
 
 import os
-import random
 import select
 import socket
 import struct
@@ -16,12 +15,15 @@ from typing import Callable, Dict, Optional, Tuple
 
 from .checks import Check, read_state
 from ..config.probe_spec import ProbeSpec
+from ..durations import jitter_fraction
 
 Pids = Callable[[], Tuple[int, ...]]
 
 
 @dataclass
 class ProbeResult:
+    """One probe run's answer, tagged with the epoch it was asked in (stale ones are dropped)."""
+
     probe: str
     epoch: int
     kind: str                 # check | ready | status
@@ -102,7 +104,7 @@ class ProbeRunner(_Worker):
                         # out) in the same instant; after a restart, start_delay is exact.
                         first = seen_epoch == -1
                         seen_epoch = self.epoch
-                        next_due = self.not_before + (random.uniform(0, self.spec.interval) if first else 0)  # noqa: S311 - jitter, not a secret
+                        next_due = self.not_before + (self.spec.interval * jitter_fraction() if first else 0)
                         if hasattr(self.check, "since"):
                             self.check.since.clear()      # a new process: forget old timings
                     wait = max(next_due, self.not_before) - time.monotonic()

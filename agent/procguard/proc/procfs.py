@@ -61,6 +61,8 @@ class Identity:
 
 @dataclass(frozen=True)
 class Stat:
+    """The fields of /proc/PID/stat the agent uses."""
+
     pid: int
     comm: str
     state: str

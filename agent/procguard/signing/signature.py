@@ -35,6 +35,8 @@ MAX_SIGNATURE_FILE = 4096
 
 @dataclass(frozen=True)
 class Signature:
+    """A detached Ed25519 signature and the key it names."""
+
     key_id: str
     signature: bytes
 
