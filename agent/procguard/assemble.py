@@ -22,6 +22,7 @@ from .escalation.adapter import EscalationAdapter
 from .events.emitter import Emitter
 from . import heap
 from .heap import HeapTrim
+from . import activation
 from .hooks.adapter import HooksAdapter
 from .intake.admitter import Admitter
 from .probes.adapter import ProbesAdapter
@@ -39,6 +40,7 @@ def build_engine(settings: Settings, emitter: Emitter, spawner: Optional[Spawner
     probes = ProbesAdapter(engine)
     engine.observers = [probes, EscalationAdapter(engine), HooksAdapter(engine),
                         TreeStatus(engine, engine.start_order.waiting_for)]
+    engine.spawner = activation.wire(engine.observers, engine.spawner, engine.emit)  # start.listen
     metrics_text = None
     canary_record = None
     if settings.metrics_enabled:

@@ -25,6 +25,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
+from .activation_fds import PassError, activation_run
 from .config.model import PER_WATCH, SERVICE_PATH, Start
 from .fileio import which
 
@@ -51,6 +52,8 @@ class Launch:
     stdout: Optional[int] = None                           # None: /dev/null
     stderr: Optional[int] = None
     hold: bool = False                                     # prepare it, but leave the gate shut
+    listen: Tuple[int, ...] = ()                           # sockets for fds 3.. (socket activation)
+    listen_names: Tuple[str, ...] = ()
 
     @property
     def gated(self) -> bool:
@@ -133,6 +136,13 @@ class ProcessSpawner:
             ends = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
             gate_r, gate_w = ends[0].detach(), ends[1].detach()
             run = ["/bin/sh", "-c", GATE, *argv]
+        passed: Tuple[int, ...] = ()
+        if launch.listen:
+            try:
+                run, passed = activation_run(run, launch.listen, launch.listen_names, env, GATE)
+            except PassError as exc:
+                _close(gate_r, gate_w)
+                raise SpawnError(str(exc)) from None
         try:
             proc = subprocess.Popen(
                 run,
@@ -147,10 +157,13 @@ class ProcessSpawner:
                 user=uid,
                 group=gid,
                 extra_groups=groups,
+                pass_fds=passed,
             )
         except (OSError, ValueError, KeyError) as exc:
             _close(gate_r, gate_w)
             raise SpawnError(_reason(exc, argv[0])) from None
+        finally:
+            _close(*passed)
         # The Reaper owns the exit status. Marking the Popen as finished keeps subprocess's
         # own clean-up from ever calling waitpid on a PID that may later be reused.
         proc.returncode = 0

@@ -90,7 +90,7 @@ class HAProxy:
             pass
 
     def status(self) -> Dict[str, Dict[str, str]]:
-        """{server: {"status", "check", "check_health", "check_rise", "agent"}} from `show stat`:
+        """{server: {"status", "check", "check_health", "check_rise", "agent", "econ", "wretr"}} from `show stat`:
         the state ("UP", "DOWN", "DRAIN (agent)", "DOWN (agent)"... HAProxy names the
         agent-check when it caused it), the last result of HAProxy's own HTTP check and of the
         agent-check ("L7OK", "L4CON"...), and the own check's health counter."""
@@ -111,7 +111,9 @@ class HAProxy:
         rows = [dict(zip(head, line.split(","))) for line in lines[1:] if line]
         return {r["svname"]: {"status": r.get("status", ""), "check": r.get("check_status", ""),
                               "check_health": r.get("check_health", ""), "check_rise": r.get("check_rise", ""),
-                              "agent": r.get("agent_status", "")}
+                              "agent": r.get("agent_status", ""),
+                              # connections the server refused or failed, and HAProxy's retries
+                              "econ": r.get("econ", ""), "wretr": r.get("wretr", "")}
                 for r in rows if r.get("svname") not in ("BACKEND", "FRONTEND", None)}
 
 

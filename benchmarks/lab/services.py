@@ -10,6 +10,10 @@ web  2 workers: GET / asks the server's AP server and answers 200 "web1 ap1" (50
      AP fails); GET /health answers from the worker alone.
 ap   1 worker: answers 200 "ap1".
 
+The master takes its listening socket from its supervisor when one holds it (socket
+activation: LISTEN_FDS, LISTEN_PID), as systemd's .socket units and procguard's
+`start.listen` offer; otherwise it binds the port itself.
+
 Both write a pidfile when asked (monit needs one), speak sd_notify when NOTIFY_SOCKET is
 set (READY=1 once listening; WATCHDOG=1 while alive), and answer with an `X-Server` header
 so the load generator sees which backend answered. A file named `hang` in the server's
@@ -57,6 +61,20 @@ def write_pidfile(path: str) -> None:
         with open(path + ".tmp", "w") as handle:
             handle.write(f"{os.getpid()}\n")
         os.replace(path + ".tmp", path)
+
+
+def inherited() -> Optional[socket.socket]:
+    """The listening socket its supervisor holds for it (socket activation, sd_listen_fds:
+    fd 3 when LISTEN_PID is this process), or None. The variables are cleared so the
+    workers, which get the socket by its number, never read them as their own."""
+    mine = os.environ.pop("LISTEN_PID", "") == str(os.getpid())
+    count = os.environ.pop("LISTEN_FDS", "0")
+    os.environ.pop("LISTEN_FDNAMES", None)
+    if not mine or not count.isdigit() or int(count) < 1:
+        return None
+    sock = socket.socket(fileno=3)
+    os.set_inheritable(sock.fileno(), False)
+    return sock
 
 
 def bind(port: int, deadline: float = 3.0) -> socket.socket:
@@ -134,7 +152,7 @@ def keep_watchdog(alive: Callable[[], bool]) -> None:
 def run_master(args: argparse.Namespace) -> int:
     """Owns the listening socket, keeps `--workers` workers, pings them over pipes, and says
     WATCHDOG=1 only while every worker answered lately. Dead workers are replaced at once."""
-    sock = bind(args.port)
+    sock = inherited() or bind(args.port)
     write_pidfile(args.pidfile)
     workers: List[dict] = []
     stopping = threading.Event()

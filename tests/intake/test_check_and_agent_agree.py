@@ -120,6 +120,9 @@ CASES: Dict[str, tuple] = {
     "unknown_key": (
         lambda t, tmp: [{"name": "web", "start": start(t), "restart": {"max_restart": 3}}],
         "invalid", "did you mean 'max_restarts'"),
+    "listen_host_name": (  # start.listen takes IP literals: no DNS when the agent binds
+        lambda t, tmp: [{"name": "web", "start": {**start(t), "listen": ["localhost:8080"]}}],
+        "invalid", "start.listen"),
 }
 
 

@@ -5,9 +5,11 @@ proved from the agent's own events and HAProxy's own state, not only from the tr
 
 - SIGKILL of web1's master (the process the agent restarts; its workers follow it): the
   agent restarts it and the agent-check drains web1 meanwhile; no request fails but those
-  in flight at the kill, and no request waits once HAProxy has learnt of the drain (those
-  it sent to web1 before may: a refused connection waits out HAProxy's 1 s retry pause
-  under its default retries, an accepted one waits for the new master's workers);
+  in flight at the kill, and web1 refuses no connection, so HAProxy retries none (its own
+  counters): the agent holds web1's listening socket (`start.listen`, socket activation),
+  so a connection HAProxy sends to web1 while the master restarts waits in the backlog for
+  the new master instead of being refused; no request waits once HAProxy has learnt of
+  the drain, and with HAProxy's default retries none is delayed over 0.5 s;
 - SIGSTOP of ap1's worker (a hang): the agent declares the stall, restarts the service,
   and the service answers again after that restart;
 - a bad binary on web1 (restarts cannot fix it): the agent gives up and escalates, and
@@ -99,7 +101,11 @@ def test_killed_master_is_restarted_by_the_agent_and_costs_only_requests_in_flig
     for setting, figures in run["targets"].items():
         assert figures["baseline"]["failed"] == 0, log
         # the agent-check, not HAProxy's own check, is what HAProxy heard: never DOWN
-        states = [st["web1"]["status"] for t, st in figures["haproxy_timeline"] if t >= 0]
+        # (the timeline holds changes: from the state in force at the fault on; a restart
+        # quicker than HAProxy's agent-check leaves web1 UP with no sample after the fault)
+        timeline = figures["haproxy_timeline"]
+        since = max([i for i, (t, _st) in enumerate(timeline) if t < 0], default=0)
+        states = [st["web1"]["status"] for _t, st in timeline[since:]]
         assert set(states) <= {"UP", "DRAIN (agent)"}, f"{setting}: {states}\n{log}"
         assert states[-1] == "UP", f"{setting}: {states}\n{log}"
         # no failure but requests in flight when the killed server went: sent before its
@@ -109,14 +115,23 @@ def test_killed_master_is_restarted_by_the_agent_and_costs_only_requests_in_flig
         assert [r for r in figures["failed_requests"] if r[0] >= gone] == [], f"{setting} (gone {gone})\n{log}"
         # web1 serves again, from the process the agent started
         assert any(b["t"] >= good[0] and b["by_server"].get("web1") for b in figures["series"]), log
+        # web1 never refused a connection, so HAProxy retried none: the agent holds web1's
+        # listening socket (start.listen), and a connection HAProxy sends to web1 while its
+        # master restarts waits in the backlog for the new master (HAProxy's own counters)
+        counters = [(st["web1"]["econ"], st["web1"]["wretr"]) for t, st in figures["haproxy_timeline"]]
+        assert len(set(counters)) == 1, f"{setting}: web1 (econ, wretr) {counters}\n{log}"
         # Only requests HAProxy sent to web1 before it learnt that web1 drains (or before the
-        # new master was ready) may wait: with HAProxy's default retries, a connection web1
-        # refused is retried after a 1 s pause; a connection the new master accepted waits
-        # for its workers. None once the agent-check has drained web1.
+        # new master was ready) may wait, for the new master to accept them from the backlog;
+        # none once the agent-check has drained web1.
         out = first_out(figures["haproxy_timeline"], "web1")
         drained = min(out[0] if out else good[0], good[0])
         late = [r for r in figures["delayed_requests"] if r[0] >= drained]
         assert late == [], f"{setting}: delayed after the drain at {drained}: {late}\n{log}"
+    # The issue's claim, with HAProxy's default retries: none delayed over 0.5 s. Those in the
+    # backlog wait for the new master's workers to accept, about 0.4 s after the kill on a
+    # machine that runs nothing else heavy (docs/lab/README.md)
+    defaults = run["targets"]["defaults"]
+    assert defaults["delayed_over_0_5s"] == 0, f"{defaults['delayed_requests']}\n{log}"
 
 
 def test_hung_worker_is_declared_stalled_and_restarted_by_the_agent(lab):

@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 from ..durations import parse_duration
 from .hook_checks import hook_errors
+from .listen_spec import listen_errors
 from .model import merged_entry
 from .probe_spec import timings
 from .service_checks import service_errors
@@ -36,6 +37,8 @@ def _all(doc: Dict[str, Any]) -> Iterator[Error]:
     for index, entry in enumerate(watches):
         yield from _watch(("watches", index), merged_entry(entry, defaults), entry, seen)
     yield from _parent_cycles(watches)
+    yield from listen_errors([(("watches", i, "start"), (merged_entry(e, defaults).get("start") or {}))
+                              for i, e in enumerate(watches)])
     yield from service_errors(doc)
     for index, listener in enumerate(doc.get("haproxy_agent", [])):
         yield from _listener(("haproxy_agent", index), listener, seen)

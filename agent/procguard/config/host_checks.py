@@ -55,6 +55,12 @@ def _start(path: Path, start: Dict[str, Any]) -> Iterator[Error]:
             yield path + ("group",), f"group {start['group']!r} does not exist on this host; create it or fix the name"
     if "cwd" in start and not _is_dir(start["cwd"]):
         yield path + ("cwd",), f"{start['cwd']} is not a directory on this host; create it or fix the path"
+    for index, address in enumerate(start.get("listen", ())):
+        if address.startswith("/") and not _is_dir(os.path.dirname(address)):
+            yield path + ("listen", index), (f"{os.path.dirname(address)} is not a directory on this host; "
+                                             "create it or fix the path")
+    if start.get("listen") and not any(os.access(b, os.X_OK) for b in ("/bin/bash", "/usr/bin/bash")):
+        yield path + ("listen",), "needs bash on this host to pass the sockets; install bash or remove `listen`"
 
 
 def _binary(path: Path, program: str, search_path: str) -> Iterator[Error]:

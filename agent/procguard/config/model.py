@@ -15,6 +15,7 @@ from ..fileio import sha256_hex
 from .action_spec import ActionSpec, ListenerSpec, build_action, build_listener
 from .hook_spec import HookSpec, build_hook
 from .limits_spec import LimitsSpec, build_limits
+from .listen_spec import NO_LISTEN, ListenSpec, build_listen
 from .probe_spec import ProbeSpec, build_probe
 from .service_spec import OutputSpec, ReloadSpec, build_output, build_reload
 
@@ -74,6 +75,7 @@ class Start:
     alive_for: float
     ready_probe: Optional[str]
     umask: Optional[int]  # None: inherit the agent's
+    listen: ListenSpec = NO_LISTEN  # sockets the agent holds for it (socket activation)
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ def _start(s: Dict[str, Any]) -> Start:
         alive_for=parse_duration(ready.get("alive_for", 1)) if "probe" not in ready else 0.0,
         ready_probe=ready.get("probe"),
         umask=None if s.get("umask") == "inherit" else int(s.get("umask", "022"), 8),
+        listen=build_listen(s),
     )
 
 

@@ -66,6 +66,11 @@ START = _obj({
     }),
     "umask": {"type": "string", "pattern": "^(0?[0-7]{3}|inherit)$",
               "description": "file mode mask of the service (default 022); inherit: the agent's own"},
+    "listen": {"type": "array", "maxItems": 32, "items": {"type": "string", "minLength": 1},
+               "description": "sockets the agent binds and holds across restarts, passed to each start as fds 3.. "
+                              "(LISTEN_FDS, LISTEN_PID): 127.0.0.1:8080, [::1]:8080 or /run/app.sock"},
+    "listen_backlog": {"type": "integer", "minimum": 1, "maximum": 65535,
+                       "description": "listen() backlog of the `listen` sockets (default 128)"},
 }, required=["argv"])
 
 STOP = _obj({

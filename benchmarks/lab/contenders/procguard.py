@@ -57,7 +57,10 @@ def watch_for(service: Service, workdir: str, failover: Optional[Failover]) -> D
     watch: Dict[str, Any] = {
         "name": service.unit,
         "match": {"cmdline": service.cmdline_regex()},
-        "start": {"argv": [service.launcher(workdir)], "timeout": START_TIMEOUT, "ready": {"probe": "health"}},
+        # socket activation: the agent holds the port, so a connection made while the
+        # service restarts waits in the backlog instead of being refused
+        "start": {"argv": [service.launcher(workdir)], "timeout": START_TIMEOUT, "ready": {"probe": "health"},
+                  "listen": [f"0.0.0.0:{service.port}"]},
         "stop": {"signal": "TERM", "timeout": "2s"},
         "restart": CLUSTER_RESTART if failover is not None else RESTART,
         "probes": probes,

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Dict, Tuple
 
 from ..message import Message
-from . import config, control, core, escalation, observability, probes, security, services, trees
+from . import config, control, core, escalation, observability, probes, security, services, sockets, trees
 
 ALL: Tuple[Message, ...] = tuple(
     sorted(
         core.MESSAGES + trees.MESSAGES + config.MESSAGES + control.MESSAGES + services.MESSAGES
-        + probes.MESSAGES + escalation.MESSAGES + security.MESSAGES + observability.MESSAGES,
+        + probes.MESSAGES + escalation.MESSAGES + security.MESSAGES + observability.MESSAGES
+        + sockets.MESSAGES,
         key=lambda m: m.id,
     )
 )
