@@ -36,6 +36,7 @@ import tempfile
 import time
 from typing import Any, Dict, List
 
+import cgroup_dirs
 from proc_events import ExecEvents
 from restart_latency import EventTail, percentile, reap, rss_kib, wait_for
 
@@ -51,7 +52,7 @@ class Run:
         self.mode, self.n = mode, n
         self.tag = str(600000 + random.randrange(99999))
         self.work = tempfile.mkdtemp(prefix=f"pg-cgbench-{mode}-{n}-")
-        self.cgroup_path = f"procguard-bench/{os.path.basename(self.work)}"
+        self.cgroup_path = cgroup_dirs.path_for(self.work)
         self.argvs = {f"w{i}": ["/bin/sleep", f"{self.tag}{i:03d}"] for i in range(n)}
         watches = [{"name": name, "start": {"argv": argv, "ready": {"alive_for": 0}},
                     "restart": {"max_restarts": 10000, "window": "60s", "backoff": {"reset_after": "20ms"}}}
@@ -119,7 +120,7 @@ class Run:
                 pass
         reap()
         if self.mode != "off":
-            remove_cgroups(self.cgroup_path)
+            cgroup_dirs.remove(self.cgroup_path)
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -129,27 +130,6 @@ def cmdline(pid: int) -> List[str]:
             return [part.decode() for part in handle.read().rstrip(b"\0").split(b"\0")]
     except OSError:
         return []
-
-
-def remove_cgroups(rel: str) -> None:
-    """The run's own cgroups, in every hierarchy, once their processes are gone."""
-    sys.path.insert(0, os.path.join(REPO, "agent"))
-    from procguard.cgroups.mounts import hierarchies, read_host
-
-    for h in hierarchies(*read_host()):
-        top = h.directory(os.path.join(h.own, rel))
-        for directory, _dirs, _files in sorted(os.walk(top), key=lambda d: -len(d[0])):
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                try:
-                    os.rmdir(directory)
-                    break
-                except OSError:
-                    time.sleep(0.05)  # the killed services are still leaving it
-        try:
-            os.rmdir(os.path.dirname(top))
-        except OSError:
-            pass
 
 
 def compare(n: int, kills: int, python: str, execs: ExecEvents) -> List[Dict[str, Any]]:

@@ -36,6 +36,8 @@ import time
 import urllib.request
 from typing import Dict, List, Optional, Tuple
 
+import cgroup_dirs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -140,11 +142,13 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
         json.dump({"version": 1, "watches": watches, **({"hooks": hooks} if hooks else {})}, handle)
     stderr_path = os.path.join(work, "agent.stderr")
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "agent"))
+    cgroup_path = cgroup_dirs.path_for(work)  # removed below: the agent leaves its cgroups, by design
     with open(stderr_path, "w") as err:
         agent = subprocess.Popen(
             [python, "-m", "procguard.cli.main", "agent", "--config", config, "--allow-unsigned",
              "--state-dir", os.path.join(work, "state"), "--socket", os.path.join(work, "ctl.sock"),
-             "--syslog-socket", "", "--journald-socket", "", "--settings", settings, "--monotonic-stamps"],
+             "--syslog-socket", "", "--journald-socket", "", "--settings", settings, "--monotonic-stamps",
+             *(["--cgroup-path", cgroup_path] if tree == "cgroup" else [])],
             stderr=err, env=env)
     tail = EventTail(stderr_path)
     pids: Dict[str, int] = {}
@@ -207,6 +211,7 @@ def run_procguard(n: int, kills: int, idle: float, python: str, metrics: str = "
             except ProcessLookupError:
                 pass
         reap()
+        cgroup_dirs.remove(cgroup_path)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -11,11 +11,42 @@ DEMO="$PWD/.demo"
 PORT=${PROCGUARD_DEMO_PORT:-18080}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+# The agent's cgroup directories, one per hierarchy (procguard/<state dir> below our own
+# cgroup, as the agent places them); none when cgroups are off or it would be our own.
+agent_cgroups() {
+    "$PY" - "$DEMO/state" <<'PY'
+import os, sys
+from procguard.cgroups.choose import placement
+from procguard.cgroups.mounts import hierarchies, read_host
+found = hierarchies(*read_host())
+unified = next((h for h in found if h.version == 2), None)
+rel = placement(unified, None, sys.argv[1])[0] if unified else ""
+for h in found if rel else []:
+    print(h.directory(os.path.join(h.own, rel)))
+PY
+}
+
+# The agent leaves its watches' cgroups with the services (a restarted agent adopts them);
+# once the service is gone the demo removes the empty directories, deepest first, and says
+# which one still holds a process.
+remove_cgroups() {
+    local top
+    while IFS= read -r top; do
+        [ -d "$top" ] || continue
+        if [ -f "$top/cgroup.events" ]; then
+            for _ in $(seq 100); do grep -qx 'populated 0' "$top/cgroup.events" && break; sleep 0.1; done
+        fi
+        find "$top" -depth -type d -exec rmdir {} + ||
+            echo "demo: $top stays: processes still inside: $(cat "$top"/cgroup.procs "$top"/*/cgroup.procs 2>/dev/null | xargs)" >&2
+    done < <(agent_cgroups)
+}
+
 cleanup() {
     [ "${KEEP:-0}" = 1 ] && return
     if [ -n "${AGENT_PID:-}" ] && kill -0 "$AGENT_PID" 2>/dev/null; then kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; fi
     # the agent leaves services running by design; the demo stops the one it made
     if [ -n "${WEB_PIDS:-}" ]; then kill -TERM $WEB_PIDS 2>/dev/null || true; fi
+    remove_cgroups
 }
 trap cleanup EXIT
 

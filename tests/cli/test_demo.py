@@ -1,5 +1,6 @@
 """`make demo` as the README tells a new user to run it (scripts/demo.sh, the same script):
-a key, a signed config, the agent, a SIGKILL, the replacement; and nothing left running."""
+a key, a signed config, the agent, a SIGKILL, the replacement; and nothing left running,
+not even an empty cgroup directory."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import os
 import subprocess
 import sys
 
+from helpers import cgroups
 from helpers.agent import REPO
 from helpers.net import free_port
+from procguard.cgroups.choose import placement
 
 
 def processes_with(argument: str) -> list:
@@ -34,3 +37,6 @@ def test_the_demo_restarts_the_killed_service_and_leaves_nothing_running():
     assert "a new web service runs as pid" in done.stdout
     assert " PG1005 " in done.stdout and " PG1004 " in done.stdout
     assert processes_with(port) == [], "the demo left its web service running"
+    unified = cgroups.unified()  # the agent's cgroups: procguard/<its state dir>, in every hierarchy
+    rel = placement(unified, None, os.path.join(REPO, ".demo", "state"))[0] if unified else ""
+    assert not rel or cgroups.left_behind(rel) == [], "the demo left its agent's cgroup directories"

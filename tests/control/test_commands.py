@@ -8,6 +8,7 @@ import signal
 
 import pytest
 
+from helpers import cgroups
 from helpers.agent import config_yaml, kill_if_alive
 from procguard import states
 from procguard.assemble import build_engine
@@ -19,8 +20,10 @@ from procguard.settings import Settings
 
 @pytest.fixture
 def engine(tmp_path, tag):
+    tree = cgroups.unique_path("engine")  # its own cgroups, removed below (the engine leaves them, by design)
     settings = Settings(config=str(tmp_path / "w.yaml"), state_dir=str(tmp_path / "state"),
-                        socket=str(tmp_path / "c.sock"), allow_unsigned=True, host_name="h1")
+                        socket=str(tmp_path / "c.sock"), allow_unsigned=True, host_name="h1",
+                        cgroups={"path": tree})
     eng = build_engine(settings, Emitter(socket_path=""))
     config, _ = parse(config_yaml([{"name": n, "start": {"argv": ["/bin/sleep", tag + str(i)],
                                                          "ready": {"alive_for": 0}}}
@@ -31,6 +34,7 @@ def engine(tmp_path, tag):
     eng.shutdown()
     for pid in pids:
         kill_if_alive(pid)
+    cgroups.remove(tree)
 
 
 def test_status_reports_every_watch_and_the_agent(engine):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from helpers import cgroups
 from helpers.agent import child_env, config_yaml, kill_if_alive, procguard_cmd
 from helpers.wait import wait_until
 from procguard.control.client import request
@@ -31,8 +32,10 @@ def test_relative_state_dir_config_and_socket_work(tmp_path, tag):
         "start": {"argv": [sys.executable, str(tmp_path / "svc.py"), str(seen), tag], "ready": {"probe": "n"}},
         "probes": [{"name": "n", "type": "notify", "watchdog": False}],
     }]))
+    tree = cgroups.unique_path("relative")  # its own cgroups, removed below (the agent leaves them, by design)
     agent = subprocess.Popen(procguard_cmd() + ["agent", "--config", "w.yaml", "--state-dir", "a/b", "--socket",
-                                                "run/c.sock", "--syslog-socket", "", "--allow-unsigned", "--quiet"],
+                                                "run/c.sock", "--syslog-socket", "", "--allow-unsigned", "--quiet",
+                                                "--cgroup-path", tree],
                              cwd=tmp_path, env=child_env(), stdin=subprocess.DEVNULL)
     pids = []
     try:
@@ -47,3 +50,4 @@ def test_relative_state_dir_config_and_socket_work(tmp_path, tag):
         agent.wait()
         for pid in pids:
             kill_if_alive(pid)
+        cgroups.remove(tree)

@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from helpers import cgroups
 from helpers.agent import config_yaml, kill_if_alive
 from helpers.wait import wait_until
 from procguard import states
@@ -39,9 +40,10 @@ def test_a_service_that_never_starts_is_retried_past_1025_failures(make_agent):
 @pytest.fixture
 def engine(tmp_path, tag):
     made = []
+    tree = cgroups.unique_path("engine")  # its own cgroups, removed below (the engine leaves them, by design)
 
     def make():
-        made.append(_engine(tmp_path, tag))
+        made.append(_engine(tmp_path, tag, tree))
         return made[-1]
     yield make
     for eng in made:
@@ -49,11 +51,12 @@ def engine(tmp_path, tag):
         eng.shutdown()
         for pid in pids:
             kill_if_alive(pid)
+    cgroups.remove(tree)
 
 
-def _engine(tmp_path, tag):
+def _engine(tmp_path, tag, tree):
     settings = Settings(config=str(tmp_path / "w.yaml"), state_dir=str(tmp_path / "state"),
-                        socket=str(tmp_path / "c.sock"), allow_unsigned=True)
+                        socket=str(tmp_path / "c.sock"), allow_unsigned=True, cgroups={"path": tree})
     emitter = Emitter(socket_path="")
     lines = []
     emitter.sinks.append(lambda _m, _f, line: lines.append(line))

@@ -2,11 +2,13 @@
 
 Every test agent gets `--cgroup-path procguard-test/<unique>` (tests run side by side and
 must never share a watch's cgroup); afterwards everything left in it is killed and the
-directories are removed, in every hierarchy the agent may have used.
+directories are removed, in every hierarchy the agent may have used; a directory that
+cannot be removed fails the test's teardown, naming it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import signal
@@ -50,8 +52,20 @@ def pids_in(path: str) -> List[int]:
         return []
 
 
+def left_behind(rel: str) -> List[str]:
+    """Every directory at or below `rel` (below this process's own cgroup) in any hierarchy."""
+    found: List[str] = []
+    for h in here():
+        top = directory(h, rel)
+        if os.path.isdir(top):
+            found += [d for d, _subdirs, _files in os.walk(top)]
+    return found
+
+
 def remove(rel: str) -> None:
-    """Kill what is left below `rel` in every hierarchy and remove the directories."""
+    """Kill what is left below `rel` in every hierarchy and remove the directories, deepest
+    first. An AssertionError names every directory that stays (a process still inside)."""
+    stuck: List[str] = []
     for h in here():
         top = directory(h, rel)
         if not os.path.isdir(top):
@@ -66,13 +80,35 @@ def remove(rel: str) -> None:
         for d in dirs:
             wait_until(lambda d=d: not pids_in(d) or None, 10, what=f"{d} to empty") if pids_in(d) else None
         for d in sorted(dirs, key=len, reverse=True):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+            error = _rmdir(d)
+            if error:
+                stuck.append(f"{d} ({error}; pids inside: {pids_in(d) or 'none'})")
         parent = os.path.dirname(top)
         if os.path.basename(parent) == TEST_ROOT:
             try:
                 os.rmdir(parent)
             except OSError:
                 pass  # another test's agent still uses it
+    assert not stuck, "cgroup directories left behind: " + "; ".join(stuck)
+
+
+def _rmdir(path: str) -> Optional[str]:
+    """rmdir, retried while busy (a process that has just exited may still count); the
+    error that stays, or None."""
+    last: List[OSError] = []
+
+    def done() -> bool:
+        last.clear()
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            last.append(exc)
+            return exc.errno != errno.EBUSY  # anything else will not change by waiting
+        return True
+    try:
+        wait_until(done, 5, what=f"rmdir {path}")
+    except AssertionError:
+        pass  # still busy: reported by the caller
+    return (last[0].strerror or str(last[0])) if last else None

@@ -32,6 +32,12 @@ from .wait import wait_until
 from .workload import reap_own_children
 
 NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
+AGENTS: List[Agent] = []  # cleaned up by main(): their services and cgroups outlive the namespace's end
+
+
+def new_agent(directory: Path, watches: List[Dict[str, Any]]) -> Agent:
+    AGENTS.append(Agent(str(directory), config_yaml(watches)))
+    return AGENTS[-1]
 
 
 def fork_at(pid: int, argv: List[str]) -> subprocess.Popen[bytes]:
@@ -68,8 +74,8 @@ def _pidfile_watch(directory: Path, tag: str, with_cmdline: bool) -> Dict[str, A
         match["cmdline"] = f"^/bin/sleep {tag}1$"
     else:
         match["pidfile_alone"] = True  # the config's explicit consent to a pidfile alone
-    agent = Agent(str(directory), config_yaml([{"name": "svc", "match": match, "start": {
-        "argv": ["/bin/sh", "-c", f"echo $$ > {pidfile}; exec /bin/sleep {tag}1"], "ready": {"alive_for": 0}}}]))
+    agent = new_agent(directory, [{"name": "svc", "match": match, "start": {
+        "argv": ["/bin/sh", "-c", f"echo $$ > {pidfile}; exec /bin/sleep {tag}1"], "ready": {"alive_for": 0}}}])
     agent.start()
     old = running(agent, "svc")["pids"][0]
     wait_until(lambda: pidfile.read_text().strip() == str(old), 5, what="pidfile written")
@@ -97,9 +103,8 @@ def down_pidfile_and_cmdline(directory: Path, tag: str) -> Dict[str, Any]:
 
 def stopped_agent(directory: Path, tag: str) -> Dict[str, Any]:
     service = subprocess.Popen(["/bin/sleep", f"{tag}2"], stdin=subprocess.DEVNULL)
-    agent = Agent(str(directory), config_yaml([{"name": "svc", "match": {"cmdline": f"^/bin/sleep {tag}2$"},
-                                                "start": {"argv": ["/bin/sleep", f"{tag}2"],
-                                                          "ready": {"alive_for": 0}}}]))
+    agent = new_agent(directory, [{"name": "svc", "match": {"cmdline": f"^/bin/sleep {tag}2$"},
+                                   "start": {"argv": ["/bin/sleep", f"{tag}2"], "ready": {"alive_for": 0}}}])
     agent.start()
     assert running(agent, "svc")["pids"] == [service.pid], "adopted"
     old = service.pid
@@ -135,7 +140,11 @@ def main(argv: List[str]) -> int:
         print("run me as PID 1 of a new PID namespace: unshare --pid --fork --mount-proc", file=sys.stderr)
         return 2
     scenario, directory, tag = argv[1], Path(argv[2]), argv[3]
-    result = SCENARIOS[scenario](directory, tag)
+    try:
+        result = SCENARIOS[scenario](directory, tag)
+    finally:
+        for agent in AGENTS:
+            agent.cleanup()  # the kernel kills what is left in the namespace, but not its cgroups
     print(json.dumps(result))
     return 0
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from helpers import fuzz
+from helpers import cgroups, fuzz
 from helpers.agent import config_yaml, kill_if_alive
 from helpers.bounds import measured
 from procguard import states
@@ -64,8 +64,10 @@ def test_the_parser_answers_a_dict_or_one_value_error(data):
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     directory = tmp_path_factory.mktemp("engine")
+    tree = cgroups.unique_path("engine")  # its own cgroups, removed below (the engine leaves them, by design)
     settings = Settings(config=str(directory / "absent.yaml"), state_dir=str(directory / "state"),
-                        socket=str(directory / "c.sock"), allow_unsigned=True, host_name="h1")
+                        socket=str(directory / "c.sock"), allow_unsigned=True, host_name="h1",
+                        cgroups={"path": tree})
     eng = build_engine(settings, Emitter(socket_path=""))
     tag = str(900000 + (hash(str(directory)) % 99999))
     config, _ = parse(config_yaml([
@@ -77,6 +79,7 @@ def engine(tmp_path_factory):
     eng.shutdown()
     for pid in pids:
         kill_if_alive(pid)
+    cgroups.remove(tree)
 
 
 @fuzz.budget("commands")

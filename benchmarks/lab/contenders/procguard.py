@@ -11,6 +11,8 @@ import subprocess
 import sys
 from typing import Any, Dict, List, Optional
 
+import cgroup_dirs
+
 from ..haproxy import AGENT_PORT
 from ..plan import TIERS, Service
 from .base import Contender, Failover
@@ -175,14 +177,21 @@ class Procguard(Contender):
         argv = procguard("agent", "--config", config, "--settings", settings,
                          "--state-dir", os.path.join(home, "state"), "--socket", sock,
                          "--trusted-keys", os.path.join(self.keys, "trusted"),
-                         "--host-name", service.host, "--syslog-socket", "", "--monotonic-stamps")
+                         "--host-name", service.host, "--syslog-socket", "", "--monotonic-stamps",
+                         "--cgroup-path", self._cgroup_path(service.host))
         self.agents.append(self.lab.spawn(service.host, argv, os.path.join(home, "agent.stderr"), env=env()))
         self.sockets.append(sock)
+
+    def _cgroup_path(self, host: str) -> str:
+        """The cgroups of one server's agent, of this episode: removed when the episode stops."""
+        return cgroup_dirs.path_for(f"lab-{self.lab.tag}-{os.path.basename(self.lab.workdir)}-{host}")
 
     def stop(self) -> None:
         self.lab.stop_processes(self.agents)
         self.agents, self.sockets = [], []
         self.lab.kill_services()
+        for host in self.hosts:     # a stopped agent leaves its watches' cgroups (a restart adopts them)
+            cgroup_dirs.remove(self._cgroup_path(host))
 
     def diagnose(self) -> str:
         """The agents' last words, for an episode whose services never answered."""
