@@ -5,8 +5,9 @@ less than 1 MiB after the warm-up, and its count of open files stays flat.
 Collected only when PROCGUARD_SOAK_SECONDS is set (tests/reliability/conftest.py). The
 figures, with the whole series, go to .test-results/reliability-soak.json.
 
-The flapping watch backs off with multiplier 1 here: with 2, the agent would crash after
-about 1,025 failures in a row (issue 10 item 1, being fixed on main), some ten minutes in.
+The flapping watch backs off with multiplier 1 here, so it keeps failing fast for the whole
+run (with 2 it would soon wait its maximum delay between tries). Multiplier 2 once crashed
+the agent after about 1,025 failures in a row (issue 10 item 1, fixed: tests/engine).
 """
 
 from __future__ import annotations
