@@ -120,6 +120,10 @@ CASES: Dict[str, tuple] = {
     "unknown_key": (
         lambda t, tmp: [{"name": "web", "start": start(t), "restart": {"max_restart": 3}}],
         "invalid", "did you mean 'max_restarts'"),
+    "unix_socket_in_a_directory_others_may_write": (  # root removes a stale socket there first
+        lambda t, tmp: [{"name": "web", "start": {**start(t), "listen": [
+            os.path.join(os.path.dirname(script(tmp, "sockdir", 0o755, folder_mode=0o777)), "app.sock")]}}],
+        "unsafe_file", "directory of listen socket of watch web"),
     "listen_host_name": (  # start.listen takes IP literals: no DNS when the agent binds
         lambda t, tmp: [{"name": "web", "start": {**start(t), "listen": ["localhost:8080"]}}],
         "invalid", "start.listen"),

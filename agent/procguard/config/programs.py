@@ -97,3 +97,18 @@ def _existing_file(word: str, cwd: str) -> Optional[str]:
         return candidate if os.path.isfile(candidate) else None
     except (OSError, ValueError):
         return None
+
+
+def socket_directories(doc: Dict[str, Any]) -> Iterator[Tuple[Path, str, str]]:
+    """(key, directory, kind) of every unix socket the agent binds for `start.listen`. Root
+    creates the socket there and removes a stale one first: whoever can write that directory
+    (or one above it) could swap a path in between and have root remove another file."""
+    defaults = doc.get("defaults") or {}
+    for index, entry in enumerate(doc.get("watches", [])):
+        merged = merged_entry(entry, defaults)
+        start = merged.get("start") or {}
+        for l_index, address in enumerate(start.get("listen") or ()):
+            if isinstance(address, str) and address.startswith("/"):
+                key = (("watches", index) if "start" in entry else ("defaults",)) + ("start", "listen", l_index)
+                yield key, os.path.dirname(address) or "/", f"directory of listen socket of watch {merged['name']}"
+

@@ -6,7 +6,8 @@ Order matters:
    never reaches the parser of an agent that requires signatures);
 3. the YAML (bounded: size, depth, alias expansion), the schema and the semantic checks,
    which include the probe and escalation specs;
-4. the file safety of every program the config makes root run (config/programs.py);
+4. the file safety of every program the config makes root run, and of every directory
+   where root binds a unix socket for `start.listen` (config/programs.py);
 5. the terms: serial against the rollback floor, scope for this host, expiry.
 The first refusal wins; for problems of the document itself every problem is listed.
 
@@ -17,19 +18,22 @@ the time and memory it may take are bounded there, the same for both.
 from __future__ import annotations
 
 import pwd
+from functools import partial
 from datetime import datetime, timezone
-from typing import List, NoReturn, Optional
+from typing import Any, Callable, List, NoReturn, Optional, Tuple
 
 from ..config.loader import problems_in
-from ..config.programs import Program, programs
+from ..config.programs import Program, programs, socket_directories
 from ..config.yamlsource import MAX_BYTES, Problem, Source, dotted
 from ..refusal import BAD_REVOCATION_LIST, INVALID, Refusal
 from ..signing.keys import TrustStore
 from ..signing.signature import verify
-from .filesafety import check_program
+from .filesafety import check_chain, check_program
 from .host_warnings import host_warnings
 from .terms import HostIdentity, admit_terms
 from .verdict import Request, Verdict
+
+Path = Tuple[Any, ...]
 
 
 def decide(req: Request, now: Optional[datetime] = None) -> Verdict:
@@ -73,6 +77,8 @@ def _decide(req: Request, verdict: Verdict, now: datetime) -> None:
     if req.on_this_host:
         for program in programs(doc):
             _check_program(program, source)
+        for key, folder, kind in socket_directories(doc):
+            _located(partial(check_chain, folder, kind, directory=True), key, source)
         verdict.warnings = host_warnings(doc, source)
     host = HostIdentity(req.host_name, req.host_groups) if req.host_name is not None else None
     admission = admit_terms(req.path, doc, signed=verdict.signed, key_id=verdict.key_id, host=host,
@@ -95,10 +101,15 @@ def _check_program(program: Program, source: Source) -> None:
             run_as = pwd.getpwnam(program.user).pw_uid
         except (KeyError, ValueError):
             run_as = None  # the semantic checks already named an unknown user
+    _located(lambda: check_program(program.file, program.kind, run_as=run_as), program.key, source)
+
+
+def _located(check: Callable[[], None], key: Path, source: Source) -> None:
+    """Run a file-safety check; its refusal names the config's file, line and key."""
     try:
-        check_program(program.file, program.kind, run_as=run_as)
+        check()
     except Refusal as refusal:
-        line = source.line_of(program.key)
-        refusal.message = f"{source.file}:{line}: {dotted(program.key)}: {refusal.message}"
-        refusal.fields.update(config=source.file, key=dotted(program.key))
+        line = source.line_of(key)
+        refusal.message = f"{source.file}:{line}: {dotted(key)}: {refusal.message}"
+        refusal.fields.update(config=source.file, key=dotted(key))
         raise
