@@ -62,10 +62,10 @@ def unit_text(service: Service, workdir: str, netns: str, failover: Optional[Fai
 
 def socket_text(service: Service, netns: str) -> str:
     """Socket activation, as procguard's `start.listen` gives its contender: systemd binds the
-    port in the server's namespace and holds it across restarts of the service."""
+    port in the server's namespace and holds it across restarts of the service (systemd sets
+    SO_REUSEADDR on its listening sockets itself)."""
     return (f"[Unit]\nDescription=lab {service.role} socket on {service.host}\n"
-            f"[Socket]\nListenStream=0.0.0.0:{service.port}\nNetworkNamespacePath=/run/netns/{netns}\n"
-            "ReuseAddress=yes\n")
+            f"[Socket]\nListenStream=0.0.0.0:{service.port}\nNetworkNamespacePath=/run/netns/{netns}\n")
 
 
 def failover_text(track: str, weight: int) -> str:
@@ -128,8 +128,13 @@ class Systemd(Contender):
                     handle.write(failover_text(failover.track_files[service.host], failover.weight))
         if failover is None:
             sockets = " ".join(u.replace(".service", ".socket") for u in self.units)
-            self.exec(f"cp {units_dir}/*.socket /run/systemd/system/ && systemctl daemon-reload && "
-                      f"systemctl start {sockets}")
+            # the services are loaded first: systemd refuses to start a socket whose service it does not know
+            done = self.exec(f"cp {units_dir}/*.socket {units_dir}/*.service /run/systemd/system/ && "
+                             f"systemctl daemon-reload && systemctl start {sockets}", check=False)
+            if done.returncode != 0:   # say why: the journal of the socket units, not "Job failed"
+                said = self.exec(f"journalctl --no-pager -o cat -n 12 {' '.join('-u ' + s for s in sockets.split())}",
+                                 check=False).stdout.strip().replace("\n", " / ")
+                raise RuntimeError(f"lab: systemd could not start {sockets}: {said or done.stderr.strip()}")
         self.exec(f"cp {units_dir}/*.service /run/systemd/system/ && systemctl daemon-reload && "
                   f"systemctl start --no-block {' '.join(self.units)}")
 
