@@ -9,8 +9,11 @@ process gets all of them (activation_fds.py) or, when one cannot be bound, none:
 service then binds its addresses itself. Binding is retried before each start.
 
 After an agent restart the running service still holds the old agent's sockets, so the
-new agent cannot bind them (PG1202, address in use) and adopts the service as it is; once
-that service is gone, the next start binds them again. No SO_REUSEPORT: two sockets on one
+new agent cannot bind them and adopts the service as it is; once that service is gone, the
+next start binds them again. That is planned, not a fault: when /proc shows the socket among
+the adopted service's own fds (proc/sockets.py), the agent says PG1204 at info. Any other
+failure to bind, or an address in use by something else, is PG1202 at err. An address in
+use when a config is put in force is judged once the watch's processes are adopted. No SO_REUSEPORT: two sockets on one
 port would split connections between the old and new processes behind the operator's back.
 """
 
@@ -25,6 +28,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .config.listen_spec import ListenAddress, ListenSpec
 from .config.model import Config, Start
+from .proc.sockets import listens_on
 from .spawn import Launch, Spawned, Spawner
 from .unit import WatchUnit
 
@@ -86,6 +90,10 @@ class ListenSockets:
         self.specs: Dict[str, ListenSpec] = {}
         self.held: Dict[str, Dict[Key, socket.socket]] = {}
         self.said: Dict[Tuple[str, str], str] = {}  # (watch, address) -> the failure last reported
+        self.units: Mapping[str, WatchUnit] = {}
+        # watch -> address text -> (address, reason): in use when the config was put in
+        # force, judged once the watch's processes are adopted (or before its next start)
+        self.pending: Dict[str, Dict[str, Tuple[ListenAddress, str]]] = {}
 
     # ---------------------------------------------------------------- WatchObserver
     def configure(self, config: Config, units: Mapping[str, WatchUnit]) -> None:
@@ -98,13 +106,17 @@ class ListenSockets:
             if not self.held[name]:
                 del self.held[name]
         self.specs = specs
+        self.units = units
+        self.pending = {name: waiting for name, waiting in self.pending.items() if name in specs}
         for name, spec in specs.items():
             for sock in self.held.get(name, {}).values():
                 sock.listen(spec.backlog)  # a new backlog applies to a held socket at once
-            self._bind_missing(name)
+            self._bind_missing(name, may_wait=True)
 
     def unit_event(self, what: str, unit: WatchUnit, info: Mapping[str, Any]) -> None:
-        pass
+        if unit.name in self.pending and unit.pids:
+            for address, reason in self.pending.pop(unit.name).values():
+                self._failed(unit.name, address, reason, errno.EADDRINUSE)
 
     def env_for(self, watch: str) -> Mapping[str, str]:
         return {}
@@ -137,9 +149,10 @@ class ListenSockets:
             return (), ()
         return tuple(held[(a.family, a.address)].fileno() for a in spec.addresses), (watch,) * len(held)
 
-    def _bind_missing(self, watch: str) -> None:
+    def _bind_missing(self, watch: str, may_wait: bool = False) -> None:
         spec = self.specs[watch]
         held = self.held.setdefault(watch, {})
+        waiting = self.pending.get(watch, {})
         for address in spec.addresses:
             key = (address.family, address.address)
             if key in held:
@@ -147,13 +160,38 @@ class ListenSockets:
             try:
                 held[key] = bind_listening(address, spec.backlog)
             except OSError as exc:
-                reason = _reason(exc)
-                if self.said.get((watch, address.text)) != reason:
-                    self.said[(watch, address.text)] = reason
-                    self.emit("listen_bind_failed", watch=watch, address=address.text, reason=reason)
+                if may_wait and exc.errno == errno.EADDRINUSE and not self._holder(watch, address):
+                    self.pending.setdefault(watch, {})[address.text] = (address, _reason(exc))
+                else:
+                    waiting.pop(address.text, None)
+                    self._failed(watch, address, _reason(exc), exc.errno)
                 continue
+            waiting.pop(address.text, None)
             self.said.pop((watch, address.text), None)
             self.emit("listen_bound", watch=watch, address=address.text, backlog=spec.backlog)
+        if not self.pending.get(watch):
+            self.pending.pop(watch, None)
+
+    def _failed(self, watch: str, address: ListenAddress, reason: str, code: Optional[int]) -> None:
+        """Say once why `address` is not bound: the watch's own service holds it (planned,
+        info), or anything else (err)."""
+        holder = self._holder(watch, address) if code == errno.EADDRINUSE else None
+        said = f"held by {holder}" if holder else reason
+        if self.said.get((watch, address.text)) == said:
+            return
+        self.said[(watch, address.text)] = said
+        if holder:
+            self.emit("listen_held_by_service", watch=watch, address=address.text, pid=holder)
+        else:
+            self.emit("listen_bind_failed", watch=watch, address=address.text, reason=reason)
+
+    def _holder(self, watch: str, address: ListenAddress) -> Optional[int]:
+        """The PID of the watch's own process that listens on `address`, if /proc shows one."""
+        unit = self.units.get(watch)
+        for pid in unit.pids if unit is not None else ():
+            if listens_on(pid, address.family, address.address):
+                return pid
+        return None
 
     def _close(self, watch: str, key: Key, quiet: bool = False) -> None:
         sock = self.held[watch].pop(key)

@@ -13,12 +13,18 @@ MESSAGES = (
             ("watch", "address", "reason"),
             "The agent could not bind one of the watch's `start.listen` addresses, so the "
             "service starts without inherited sockets and must bind its addresses itself. The "
-            "agent tries again before each start; the rest of the config runs as usual. After "
-            "an agent restart, `address in use` is expected while the service started by the "
-            "previous agent still holds the socket.",
+            "agent tries again before each start; the rest of the config runs as usual. (The "
+            "watch's own running service holding the address, after an agent restart, is "
+            "PG1204, not this.)",
             "Stop what else listens on the address (ss -lptn), or fix `start.listen`."),
     Message("PG1203", "listen_closed", "info", "listening socket released",
             ("watch", "address"),
             "The watch, or this address of it, left the config: the agent closed its socket. A "
             "process still running keeps its own copy."),
+    Message("PG1204", "listen_held_by_service", "info", "listening socket kept by the running service",
+            ("watch", "address", "pid"),
+            "After an agent restart, the service the previous agent started still holds this "
+            "`start.listen` socket among its own fds (read from /proc): the agent adopts the "
+            "service as it is and binds the address again before the next start, once that "
+            "service is gone. Planned; nothing to do."),
 )
