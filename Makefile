@@ -47,7 +47,7 @@ lint: venv
 	cd agent && ../$(VENV)/bin/mypy procguard
 
 pytest: venv
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 --junitxml=.test-results/pytest.xml tests
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 --junitxml=.test-results/pytest.xml --ignore=tests/lab tests
 
 docs: venv
 	$(VENV)/bin/procguard messages --markdown > docs/messages.md

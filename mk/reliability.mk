@@ -28,7 +28,7 @@ soak-ci-start: venv
 soak-ci-wait:
 	@scripts/background-job.sh wait $(SOAK_JOB) $$(( $(SOAK_CI_SECONDS) + 900 ))
 
-TEST_TARGETS := soak-ci-start $(TEST_TARGETS) soak-ci-wait
+TEST_TARGETS := soak-ci-start $(TEST_TARGETS) soak-ci-wait $(TEST_TARGETS_LAST)
 
 soak: venv reliability-clean
 	@rm -f .test-results/soak.xml .test-results/reliability-soak.json
