@@ -194,8 +194,12 @@ class TreeStatus:
 
     def status_of(self, watch: str) -> Dict[str, Any]:
         info = self.env.tree.info(watch)
+        unit = self.env.units.get(watch)
+        owner = unit.watch.systemd_unit if unit is not None else None
         out: Dict[str, Any] = {
-            "tree": {"kind": self.env.tree.kind, "cgroup": info.cgroup, "usage": info.usage.as_dict()},
+            # a systemd_unit watch's tree is the unit's cgroup, which systemd keeps and shows
+            "tree": ({"kind": "systemd-unit", "unit": owner} if owner else
+                     {"kind": self.env.tree.kind, "cgroup": info.cgroup, "usage": info.usage.as_dict()}),
             "limits": {k: v.as_dict() for k, v in info.limits.items()},
         }
         out.update(self.env.outputs.status(watch))

@@ -2,8 +2,10 @@
 """Render the role's systemd unit template with the role's defaults into the unit the agent
 package ships, so the two cannot drift (issue 8): the template is the one source.
 
-    python3 roles/procguard_agent/render_unit.py            # write agent/procguard/data/procguard.service
-    python3 roles/procguard_agent/render_unit.py --check    # exit 1 when the shipped unit is stale
+    python3 roles/procguard_agent/render_unit.py            # write agent/procguard/data/procguard*.service
+    python3 roles/procguard_agent/render_unit.py --check    # exit 1 when a shipped unit is stale
+
+Two units: the agent's, and the holder of the watches' cgroups (procguard-watches.service).
 
 Jinja2 with Ansible's template settings (trim_blocks, trailing newline kept); only the role's
 own variables are resolved, which is all the unit template uses. Molecule also compares the
@@ -20,9 +22,8 @@ import jinja2
 import yaml
 
 ROLE = Path(__file__).resolve().parent
-TEMPLATE = ROLE / "templates" / "procguard.service.j2"
-SHIPPED = ROLE.parents[1] / "agent" / "procguard" / "data" / "procguard.service"
-HEADER = "procguard agent unit, shipped with the package; do not edit"
+DATA = ROLE.parents[1] / "agent" / "procguard" / "data"
+UNITS = {"procguard.service": "procguard agent unit", "procguard-watches.service": "procguard holder unit"}
 
 
 def _role_variables(env: jinja2.Environment) -> dict:
@@ -48,27 +49,28 @@ def _role_variables(env: jinja2.Environment) -> dict:
     return resolved
 
 
-def render() -> str:
+def render(unit: str = "procguard.service") -> str:
     env = jinja2.Environment(  # noqa: S701 - renders a systemd unit, not HTML
         undefined=jinja2.StrictUndefined, trim_blocks=True, keep_trailing_newline=True)
     variables = _role_variables(env)
-    variables["ansible_managed"] = HEADER
-    return env.from_string(TEMPLATE.read_text()).render(variables)
+    variables["ansible_managed"] = f"{UNITS[unit]}, shipped with the package; do not edit"
+    return env.from_string((ROLE / "templates" / f"{unit}.j2").read_text()).render(variables)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when the shipped unit differs")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a shipped unit differs")
     args = parser.parse_args()
-    text = render()
-    if args.check:
-        if SHIPPED.read_text() != text:
-            print(f"{SHIPPED} is stale: run `make unit`", file=sys.stderr)
-            return 1
-        return 0
-    SHIPPED.write_text(text)
-    print(f"wrote {SHIPPED}")
-    return 0
+    stale = 0
+    for unit in UNITS:
+        text, shipped = render(unit), DATA / unit
+        if not args.check:
+            shipped.write_text(text)
+            print(f"wrote {shipped}")
+        elif not shipped.exists() or shipped.read_text() != text:
+            print(f"{shipped} is stale: run `make unit`", file=sys.stderr)
+            stale = 1
+    return stale
 
 
 if __name__ == "__main__":

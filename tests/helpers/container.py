@@ -18,6 +18,7 @@ from .wait import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/helpers/ -> repo
 PACKAGED_UNIT = os.path.join(REPO, "agent", "procguard", "data", "procguard.service")
+HOLDER_UNIT = os.path.join(REPO, "agent", "procguard", "data", "procguard-watches.service")
 IMAGE = "procguard-test/debian:{suite}"
 DEB_CACHE = "/var/cache/procguard-test/debs"
 RUN_ARGS = ["--network", "none", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
@@ -60,6 +61,8 @@ class Container:
         subprocess.run(["docker", "cp", os.path.join(REPO, "agent", "procguard"), f"{self.name}:/opt/procguard/lib/"],
                        check=True, capture_output=True, timeout=60)
         self.put(agent_unit(), "/etc/systemd/system/procguard.service")
+        with open(HOLDER_UNIT) as handle:
+            self.put(handle.read(), "/etc/systemd/system/procguard-watches.service")
         self.sh("systemctl daemon-reload", check=True)
 
     def ensure_packages(self, packages: List[str]) -> Optional[str]:

@@ -10,8 +10,20 @@ from roles_paths import ROLES, load_module
 RENDER = load_module(ROLES / "procguard_agent" / "render_unit.py", "procguard_render_unit")
 
 
-def test_shipped_unit_is_the_rendered_role_template():
-    assert RENDER.SHIPPED.read_text() == RENDER.render(), "stale: run `make unit`"
+def test_shipped_units_are_the_rendered_role_templates():
+    for unit in ("procguard.service", "procguard-watches.service"):
+        assert (RENDER.DATA / unit).read_text() == RENDER.render(unit), f"{unit} stale: run `make unit`"
+
+
+def test_the_holder_unit_keeps_the_watches_out_of_the_agents_unit_and_is_never_stopped_by_hand():
+    agent = configparser.ConfigParser(strict=False, interpolation=None)
+    agent.read_string(RENDER.render())
+    assert "procguard-watches.service" in agent["Unit"]["Wants"].split()
+    assert "procguard-watches.service" in agent["Unit"]["After"].split()
+    holder = configparser.ConfigParser(strict=False, interpolation=None)
+    holder.read_string(RENDER.render("procguard-watches.service"))
+    assert holder["Unit"]["RefuseManualStop"] == "yes"
+    assert (holder["Service"]["Delegate"], holder["Service"]["KillMode"]) == ("yes", "control-group")
 
 
 def _service(text: str) -> configparser.SectionProxy:

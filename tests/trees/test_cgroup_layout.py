@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from procguard.cgroups.cgroup_tree import CgroupTree
-from procguard.cgroups.choose import TreeSettings, choose, placement
+from procguard.cgroups.choose import TreeSettings, choose, holder_unit, placement
 from procguard.cgroups.mounts import Hierarchy, hierarchies
 from procguard.config.loader import parse
 
@@ -138,3 +138,32 @@ def test_a_limit_taken_out_of_the_config_is_lifted(tmp_path):
     plain, _ = parse("version: 1\nwatches:\n  - name: web\n    start: {argv: [/bin/true]}\n", "t.yaml")
     assert tree.configure(plain.watches)["web"] == {}
     assert read(tmp_path, f"{unit}/watch-web/memory.max") == "max"
+
+
+def test_under_systemd_the_watches_go_to_the_holder_unit_beside_the_agents(tmp_path):
+    """procguard-watches.service running: BASE is its cgroup; its sleep goes into a leaf
+    so controllers can be enabled; the agent stays alone in its own unit."""
+    agent, holder = "system.slice/procguard.service", "system.slice/procguard-watches.service"
+    files = {f"{agent}/cgroup.procs": str(os.getpid()), f"{holder}/cgroup.controllers": "memory pids\n",
+             f"{holder}/cgroup.subtree_control": "", f"{holder}/cgroup.procs": "777\n",
+             f"{holder}/holder/cgroup.procs": ""}
+    files.update({f"{holder}/watch-web/{name}": "" for name in WATCH_FILES})
+    fake_cgroupfs(tmp_path, files)
+    unified = Hierarchy(2, frozenset(), str(tmp_path), "/" + agent)
+
+    tree = choose(TreeSettings(fs=str(tmp_path)), (PURE_V2_MOUNTINFO.replace("/sys/fs/cgroup", str(tmp_path)),
+                                                    PURE_V2_CGROUP))
+
+    assert isinstance(tree, CgroupTree) and tree.holder == "procguard-watches.service"
+    assert read(tmp_path, f"{holder}/holder/cgroup.procs") == "777", "the holder's sleep moved into its leaf"
+    assert read(tmp_path, f"{agent}/cgroup.procs") == str(os.getpid()), "the agent did not move"
+    assert tree.v2_controllers == {"memory", "pids"}
+    assert "held by procguard-watches.service" in tree.describe()
+    config, _ = parse("version: 1\nwatches:\n  - name: web\n    start: {argv: [/bin/true]}\n", "t.yaml")
+    tree.configure(config.watches)
+    tree.place("web", 4242)
+    assert read(tmp_path, f"{holder}/watch-web/cgroup.procs") == "4242"
+    assert holder_unit(unified, lambda path: False) is None, "no holder running: the agent's own cgroup, as before"
+    at = Hierarchy(2, frozenset(), str(tmp_path), "/system.slice/procguard@blue.service")
+    assert holder_unit(at, lambda path: path.endswith("/system.slice/procguard-watches@blue.service")) == \
+        "procguard-watches@blue.service", "each instance of a template unit has its own holder"

@@ -6,8 +6,9 @@ import os
 from typing import Dict, List, Optional
 
 
-class CgroupError(Exception):
-    """A cgroup file could not be written or read; the message names it and why."""
+class CgroupError(RuntimeError):
+    """A cgroup file could not be written or read; the message names it and why. A
+    RuntimeError, so that a start whose placing fails is a failed start (spawn.py)."""
 
 
 def read(path: str) -> Optional[str]:

@@ -1,6 +1,12 @@
 """A cgroup per watch: BASE/watch-NAME in the unified (v2) hierarchy holds every process
-of the watch, whatever it forks; the agent keeps itself in BASE/agent when BASE is its own
-cgroup (systemd's Delegate=yes), so controllers can be enabled below it.
+of the watch, whatever it forks.
+
+Under systemd, BASE is the cgroup of the holder unit `procguard-watches.service` (a sibling
+of the agent's unit, Delegate=yes, whose only process of its own is a `sleep infinity` the
+agent moves into BASE/holder, so controllers can be enabled below BASE). The watches then
+live outside the agent's unit: restarting the agent leaves its unit's cgroup empty, and
+systemd has no left-over process to warn about. Without the holder unit, BASE is the
+agent's own cgroup, and the agent keeps itself in BASE/agent.
 
 On a hybrid host (v2 mounted beside v1 controllers) the v2 cgroup still tracks and kills
 the tree; memory, cpu and pids come from the v1 hierarchies where v2 lacks them, and the
@@ -21,6 +27,7 @@ from .tree import LimitState, TreeInfo, Usage
 
 CONTROLLERS = ("memory", "cpu", "pids")
 AGENT_LEAF = "agent"
+HOLDER_LEAF = "holder"
 
 
 def cgroup_name(watch: str) -> str:
@@ -30,10 +37,13 @@ def cgroup_name(watch: str) -> str:
 class CgroupTree:
     kind = "cgroup"
 
-    def __init__(self, unified: Hierarchy, legacy: Sequence[Hierarchy], rel: str, move_self: bool) -> None:
+    def __init__(self, unified: Hierarchy, legacy: Sequence[Hierarchy], rel: str, move_self: bool,
+                 holder: Optional[str] = None) -> None:
         self.unified = unified
         self.rel = rel.strip("/")
         self.move_self = move_self
+        self.holder = holder                            # the holder unit's name, under systemd
+        self.agent_unit = os.path.basename(unified.own)  # its sibling in each hierarchy
         self.legacy: Dict[str, Hierarchy] = {}
         for h in legacy:
             for name in h.controllers:
@@ -49,23 +59,31 @@ class CgroupTree:
         # a process of the watch's cgroup that is not the watch's (a prepared start, which
         # waits to become the next process): left out of members, stops and left-overs
         self.aside: Callable[[str], Optional[int]] = lambda watch: None
+        self._watches: Dict[str, Watch] = {}   # to make a watch's cgroups again if they vanish
 
     # ---------------------------------------------------------------- set-up
     def base_dir(self, h: Hierarchy) -> str:
+        if self.holder and os.path.basename(h.own) == self.agent_unit:
+            return h.directory(os.path.join(os.path.dirname(h.own), self.holder))
         return h.directory(os.path.join(h.own, self.rel))
 
     def setup(self) -> None:
-        """Make the base, move the agent into its own leaf if it must, enable controllers."""
+        """Make the base, move the agent (or the holder's own process) into a leaf, enable
+        controllers."""
         base = self.base_dir(self.unified)
         try:
             os.makedirs(base, exist_ok=True)
         except OSError as exc:
             raise cgfs.CgroupError(f"{base}: {exc.strerror or exc}") from None
+        tracking = [self.unified] + ([self.legacy["name=systemd"]] if "name=systemd" in self.legacy else [])
         if self.move_self:
-            for h in [self.unified] + ([self.legacy["name=systemd"]] if "name=systemd" in self.legacy else []):
+            for h in tracking:
                 leaf = os.path.join(self.base_dir(h), AGENT_LEAF)
                 cgfs.make_dir(leaf)
                 cgfs.write(os.path.join(leaf, "cgroup.procs"), str(os.getpid()))
+        if self.holder:
+            for h in tracking:
+                self._into_leaf(self.base_dir(h), HOLDER_LEAF)
         available = (cgfs.read(os.path.join(base, "cgroup.controllers")) or "").split()
         for name in CONTROLLERS:
             if name in available:
@@ -80,11 +98,25 @@ class CgroupTree:
             except OSError:
                 del self.legacy[name]  # not writable: v2 alone, or no such controller
 
+    @staticmethod
+    def _into_leaf(base: str, leaf: str) -> None:
+        """Move the processes systemd put in `base` itself (the holder's sleep) into a leaf."""
+        pids = cgfs.read_pids(os.path.join(base, "cgroup.procs"))
+        if not pids:
+            return
+        cgfs.make_dir(os.path.join(base, leaf))
+        for pid in pids:
+            try:
+                cgfs.write(os.path.join(base, leaf, "cgroup.procs"), str(pid))
+            except cgfs.CgroupError:
+                pass  # it exited meanwhile
+
     def describe(self) -> str:
         v2 = ",".join(sorted(self.v2_controllers)) or "none"
         v1 = [n for n in CONTROLLERS if n in self.legacy and n not in self.v2_controllers]
         hybrid = f"; v1: {','.join(v1)}" if v1 else ""
-        return f"cgroup v2 at {self.base_dir(self.unified)} (controllers: {v2}{hybrid})"
+        held = f", held by {self.holder}" if self.holder else ""
+        return f"cgroup v2 at {self.base_dir(self.unified)} (controllers: {v2}{hybrid}{held})"
 
     # ---------------------------------------------------------------- watches
     def configure(self, watches: Sequence[Watch]) -> Dict[str, Dict[str, LimitState]]:
@@ -94,6 +126,7 @@ class CgroupTree:
         for watch in watches:
             if watch.systemd_unit:
                 continue  # systemd owns that unit's cgroup
+            self._watches[watch.name] = watch
             self._limits[watch.name] = self._configure_one(watch)
         return {n: dict(v) for n, v in self._limits.items()}
 
@@ -147,7 +180,30 @@ class CgroupTree:
 
     def place(self, watch: str, pid: int) -> None:
         """Put `pid` (not yet exec'd) in every cgroup of the watch; the unified one first.
-        The paths are joined here, not kept: 500 watches' three paths each weigh ~0.2 MiB."""
+        The paths are joined here, not kept: 500 watches' three paths each weigh ~0.2 MiB.
+        When the watch's cgroup is gone (the holder unit was restarted, and systemd removed
+        its tree), the agent makes it again, limits included, and places `pid` there."""
+        try:
+            self._place(watch, pid)
+        except cgfs.CgroupError:
+            track = self._track(watch)
+            if track is None or os.path.isdir(track) or watch not in self._watches or not self._base_in_use():
+                raise
+            self.setup()
+            self._limits[watch] = self._configure_one(self._watches[watch])
+            self._place(watch, pid)
+
+    def _base_in_use(self) -> bool:
+        """The base is there with its owner's process in it: a holder that systemd started
+        again (never make the base ourselves first: systemd could not attach its process
+        to a cgroup whose controllers we had enabled)."""
+        base = self.base_dir(self.unified)
+        if not self.holder:
+            return os.path.isdir(base)
+        return bool(cgfs.read_pids(os.path.join(base, "cgroup.procs"))
+                    or cgfs.read_pids(os.path.join(base, HOLDER_LEAF, "cgroup.procs")))
+
+    def _place(self, watch: str, pid: int) -> None:
         for directory in dict.fromkeys(d for _v, d in (self._paths(watch) or {}).values()):
             cgfs.write(os.path.join(directory, "cgroup.procs"), str(pid))
 
@@ -188,6 +244,7 @@ class CgroupTree:
             cgfs.remove_dir(directory)
         self._dirs.pop(watch, None)
         self._limits.pop(watch, None)
+        self._watches.pop(watch, None)
 
     # ---------------------------------------------------------------- figures
     def info(self, watch: str) -> TreeInfo:

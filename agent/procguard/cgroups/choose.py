@@ -4,8 +4,9 @@ else process groups and sessions. Decided once at start; the agent logs which, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
 import re
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 from ..fileio import sha256_hex
 
@@ -38,8 +39,9 @@ def choose(settings: TreeSettings, host: Optional[Tuple[str, str]] = None) -> Un
     unified = next((h for h in found if h.version == 2), None)
     if unified is None:
         return GroupTree(f"no cgroup v2 hierarchy under {settings.fs}")
-    rel, move_self = placement(unified, settings.path, settings.instance)
-    tree = CgroupTree(unified, [h for h in found if h.version == 1], rel, move_self)
+    holder = holder_unit(unified) if not settings.path else None
+    rel, move_self = ("", False) if holder else placement(unified, settings.path, settings.instance)
+    tree = CgroupTree(unified, [h for h in found if h.version == 1], rel, move_self, holder)
     try:
         tree.setup()
     except cgfs.CgroupError as exc:
@@ -61,6 +63,22 @@ def placement(unified: Hierarchy, path: Optional[str], instance: str = "") -> Tu
     if unified.own.endswith(".service"):
         return "", True
     return f"procguard/{instance_name(instance)}" if instance else "procguard", False
+
+
+HOLDER_SUFFIX = "-watches.service"
+
+
+def holder_unit(unified: Hierarchy, exists: Callable[[str], bool] = os.path.isdir) -> Optional[str]:
+    """The holder unit of a systemd service agent (procguard.service -> procguard-watches.service)
+    when systemd runs it: its cgroup, beside ours, is where the watches go (cgroup_tree.py).
+    None when the agent is not a service or the holder is not running (an older unit, or a
+    unit written by hand): the watches then go below the agent's own cgroup, as before."""
+    own = unified.own.rstrip("/")
+    if not own.endswith(".service") or own.endswith(HOLDER_SUFFIX):
+        return None
+    prefix, at, instance = os.path.basename(own)[:-len(".service")].partition("@")
+    name = f"{prefix}-watches{at}{instance}.service"   # procguard@a.service -> procguard-watches@a.service
+    return name if exists(unified.directory(os.path.join(os.path.dirname(own), name))) else None
 
 
 def instance_name(state_dir: str) -> str:
