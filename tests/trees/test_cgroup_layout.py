@@ -146,9 +146,11 @@ def test_under_systemd_the_watches_go_to_the_holder_unit_beside_the_agents(tmp_p
     agent, holder = "system.slice/procguard.service", "system.slice/procguard-watches.service"
     files = {f"{agent}/cgroup.procs": str(os.getpid()), f"{holder}/cgroup.controllers": "memory pids\n",
              f"{holder}/cgroup.subtree_control": "", f"{holder}/cgroup.procs": "777\n",
-             f"{holder}/holder/cgroup.procs": ""}
+             f"{holder}/holder/cgroup.procs": "", f"{agent}/watch-web/cgroup.procs": "555\n",
+             f"{agent}/watch-web/cgroup.kill": ""}
     files.update({f"{holder}/watch-web/{name}": "" for name in WATCH_FILES})
     fake_cgroupfs(tmp_path, files)
+    os.makedirs(tmp_path / agent / "watch-gone")
     unified = Hierarchy(2, frozenset(), str(tmp_path), "/" + agent)
 
     tree = choose(TreeSettings(fs=str(tmp_path)), (PURE_V2_MOUNTINFO.replace("/sys/fs/cgroup", str(tmp_path)),
@@ -163,6 +165,10 @@ def test_under_systemd_the_watches_go_to_the_holder_unit_beside_the_agents(tmp_p
     tree.configure(config.watches)
     tree.place("web", 4242)
     assert read(tmp_path, f"{holder}/watch-web/cgroup.procs") == "4242"
+    assert tree.members("web") == [4242, 555], "what still runs in the earlier layout's cgroup is the watch's"
+    tree.kill("web")
+    assert read(tmp_path, f"{agent}/watch-web/cgroup.kill") == "1", "a stop reaches the earlier cgroup too"
+    assert not (tmp_path / agent / "watch-gone").exists(), "an empty cgroup of the earlier layout is removed"
     assert holder_unit(unified, lambda path: False) is None, "no holder running: the agent's own cgroup, as before"
     at = Hierarchy(2, frozenset(), str(tmp_path), "/system.slice/procguard@blue.service")
     assert holder_unit(at, lambda path: path.endswith("/system.slice/procguard-watches@blue.service")) == \

@@ -60,6 +60,9 @@ class CgroupTree:
         # waits to become the next process): left out of members, stops and left-overs
         self.aside: Callable[[str], Optional[int]] = lambda watch: None
         self._watches: Dict[str, Watch] = {}   # to make a watch's cgroups again if they vanish
+        # watch -> its cgroup below the agent's own unit, from before the holder unit existed
+        # (an upgrade): what still runs there is still the watch's, for members and stops
+        self._earlier: Dict[str, str] = {}
 
     # ---------------------------------------------------------------- set-up
     def base_dir(self, h: Hierarchy) -> str:
@@ -84,6 +87,7 @@ class CgroupTree:
         if self.holder:
             for h in tracking:
                 self._into_leaf(self.base_dir(h), HOLDER_LEAF)
+            self._find_earlier()
         available = (cgfs.read(os.path.join(base, "cgroup.controllers")) or "").split()
         for name in CONTROLLERS:
             if name in available:
@@ -97,6 +101,18 @@ class CgroupTree:
                 os.makedirs(self.base_dir(h), exist_ok=True)
             except OSError:
                 del self.legacy[name]  # not writable: v2 alone, or no such controller
+
+    def _find_earlier(self) -> None:
+        """Watch cgroups an agent of the earlier layout made in its own unit, still in use."""
+        own = self.unified.directory(self.unified.own)
+        try:
+            names = [n for n in os.listdir(own) if n.startswith("watch-")]
+        except OSError:
+            return
+        for name in names:
+            directory = os.path.join(own, name)
+            if not cgfs.remove_dir(directory):  # an empty one goes; one in use is followed
+                self._earlier[name[len("watch-"):]] = directory
 
     @staticmethod
     def _into_leaf(base: str, leaf: str) -> None:
@@ -212,11 +228,18 @@ class CgroupTree:
         return got[1] if got else None
 
     def members(self, watch: str) -> List[int]:
-        track = self._track(watch)
-        if track is None:
-            return []
         aside = self.aside(watch)
-        return [p for p in cgfs.read_pids(os.path.join(track, "cgroup.procs")) if p != aside]
+        return [p for track in self._tracks(watch) for p in cgfs.read_pids(os.path.join(track, "cgroup.procs"))
+                if p != aside]
+
+    def _tracks(self, watch: str) -> List[str]:
+        """The watch's v2 cgroup, and its cgroup of the earlier layout while that holds anything."""
+        track = self._track(watch)
+        earlier = self._earlier.get(watch)
+        if earlier is not None and (cgfs.remove_dir(earlier) or not os.path.isdir(earlier)):
+            del self._earlier[watch]   # emptied and removed: the upgrade is over for this watch
+            earlier = None
+        return [t for t in (track, earlier) if t is not None]
 
     def has_members(self, watch: str, groups: Sequence[int] = ()) -> bool:
         if groups:
@@ -229,12 +252,13 @@ class CgroupTree:
         return signal_each(self.members(watch), sig)
 
     def kill(self, watch: str, groups: Sequence[int] = ()) -> None:
-        track = self._track(watch)
-        if groups or track is None:
+        tracks = [] if groups else self._tracks(watch)
+        if not tracks:
             self.signal(watch, signal.SIGKILL, groups)
             return
         try:
-            cgfs.write(os.path.join(track, "cgroup.kill"), "1")  # atomic, forks included (5.14+)
+            for track in tracks:
+                cgfs.write(os.path.join(track, "cgroup.kill"), "1")  # atomic, forks included (5.14+)
         except cgfs.CgroupError:
             self.signal(watch, signal.SIGKILL)
 
@@ -242,6 +266,7 @@ class CgroupTree:
         """Remove the watch's cgroups if nothing runs in them any more."""
         for _version, directory in (self._paths(watch) or {}).values():
             cgfs.remove_dir(directory)
+        self._tracks(watch)
         self._dirs.pop(watch, None)
         self._limits.pop(watch, None)
         self._watches.pop(watch, None)
