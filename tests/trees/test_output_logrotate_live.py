@@ -35,9 +35,19 @@ def _files(logs: str, name: str):
         for entry in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
             path = os.path.join(folder, entry)
             if entry.startswith(name + ".log"):
-                with (gzip.open if entry.endswith(".gz") else open)(path, "rb") as handle:
-                    found[os.path.relpath(path, logs)] = handle.read()
+                try:
+                    with (gzip.open if entry.endswith(".gz") else open)(path, "rb") as handle:
+                        found[os.path.relpath(path, logs)] = handle.read()
+                except FileNotFoundError:
+                    pass  # rotated on by the agent since the listing: the next look finds it
     return found
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0  # between the agent's rename and its reopen
 
 
 def _agent_rotations(logs: str, name: str) -> int:
@@ -60,8 +70,8 @@ def test_logrotate_renames_while_the_service_writes_and_the_agent_rotates(make_a
     for round_ in range(1, ROUNDS + 1):
         before = _agent_rotations(logs, "scribe") if os.path.isdir(logs) else 0
         # the agent has reopened NAME.log and written into it, and rotated it by size since
-        wait_until(lambda before=before: os.path.exists(log) and os.path.getsize(log) > 0
-                   and _agent_rotations(logs, "scribe") > before, 30, what=f"writing and a size rotation (round {round_})")
+        wait_until(lambda before=before: _size(log) > 0 and _agent_rotations(logs, "scribe") > before, 30,
+                   what=f"writing and a size rotation (round {round_})")
         result = logrotate_rules.run(str(config), state, "-f")
         assert result.returncode == 0, result.stderr
         assert os.path.exists(os.path.join(logs, "rotated", "scribe.log.1")), "logrotate renamed NAME.log away"
