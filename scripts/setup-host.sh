@@ -5,6 +5,7 @@
 #   scripts/setup-host.sh test   + rsyslog, HAProxy, keepalived, Pacemaker/Corosync,
 #                                 docker.io, debootstrap (real peers for the tests)
 #                                 + prometheus, node_exporter, alertmanager (observability)
+#                                 + logrotate (service output)
 set -euo pipefail
 
 want=(python3 python3-venv python3-pip ca-certificates)
@@ -12,6 +13,7 @@ if [ "${1:-test}" = test ]; then
     want+=(rsyslog haproxy keepalived pacemaker pacemaker-cli-utils corosync docker.io
            debootstrap iproute2 procps)
     want+=(prometheus prometheus-node-exporter prometheus-alertmanager)
+    want+=(logrotate)  # rotates the agent's file output in tests/trees (rename mode)
 fi
 
 missing=()

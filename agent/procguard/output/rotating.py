@@ -5,6 +5,11 @@ writing: a FIFO with a reader never raises SIGPIPE, so a service outlives an age
 (its writes wait in the pipe until the next agent drains them). The agent reads the FIFO
 in its loop and writes NAME.log, rotating it at `max_size` into NAME.log.1 ... NAME.log.KEEP,
 so at most max_size x (keep + 1) bytes are ever on disk.
+
+logrotate may rotate NAME.log too, by renaming it (its default mode; the agent role's rules
+move it into another folder, so the two numberings never meet). Once per drain the agent
+checks that NAME.log still names the file it holds and reopens the path when it does not:
+what was written before stays whole in the renamed file, and no signal is needed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ MAX_PER_WAKE = 1 << 22   # drain at most this much per wake-up, so one chatty se
 
 
 class RotatingFile:
-    __slots__ = ("fd", "keep", "max_size", "path", "pending", "size")  # one per watch: no __dict__
+    __slots__ = ("fd", "identity", "keep", "max_size", "path", "pending", "size")  # one per watch: no __dict__
 
     def __init__(self, path: str, max_size: int, keep: int) -> None:
         self.path = path
@@ -29,12 +34,35 @@ class RotatingFile:
         self.keep = keep
         self.fd = -1
         self.size = 0
+        self.identity = (0, 0)  # st_dev, st_ino of the file held open
         self.pending = b""   # the start of a line whose end has not come yet
         self._open()
 
     def _open(self) -> None:
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        self.size = os.fstat(self.fd).st_size
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        held = os.fstat(fd)
+        self.fd, self.size, self.identity = fd, held.st_size, (held.st_dev, held.st_ino)
+
+    def moved(self) -> bool:
+        """Whether the path no longer names the file held open (renamed away or removed)."""
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return (now.st_dev, now.st_ino) != self.identity
+
+    def follow(self) -> None:
+        """Reopen the path when something else (logrotate) rotated the held file away; the
+        lines already written stay in the renamed file. Should the reopen fail, writing goes
+        on where it was and the next drain tries again."""
+        if self.fd < 0 or not self.moved():
+            return
+        held = self.fd
+        try:
+            self._open()
+        except OSError:
+            return
+        os.close(held)
 
     def write(self, data: bytes) -> None:
         """Append whole lines; the start of an unfinished one waits for its end (or for
@@ -50,6 +78,7 @@ class RotatingFile:
     def flush(self) -> None:
         """Write the unfinished line as it is (a prompt, a progress bar, the agent stopping)."""
         if self.pending:
+            self.follow()
             data, self.pending = self.pending, b""
             self._lines(data)
 
@@ -78,16 +107,26 @@ class RotatingFile:
             view = view[written:]
 
     def rotate(self) -> None:
+        """Shift NAME.log.N up and start a new NAME.log; when logrotate took NAME.log away
+        first (before or during this), there is nothing of ours to shift: just reopen."""
         os.close(self.fd)
+        self.fd = -1
+        if not self.moved():
+            try:
+                self._shift()
+            except FileNotFoundError:
+                pass  # renamed away by logrotate between the check and the rename
+        self._open()
+
+    def _shift(self) -> None:
         if self.keep == 0:
             os.unlink(self.path)
-        else:
-            for index in range(self.keep - 1, 0, -1):
-                older = f"{self.path}.{index}"
-                if os.path.exists(older):
-                    os.replace(older, f"{self.path}.{index + 1}")
-            os.replace(self.path, f"{self.path}.1")
-        self._open()
+            return
+        for index in range(self.keep - 1, 0, -1):
+            older = f"{self.path}.{index}"
+            if os.path.exists(older):
+                os.replace(older, f"{self.path}.{index + 1}")
+        os.replace(self.path, f"{self.path}.1")
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -125,6 +164,7 @@ class FifoOutput:
     def drained(self) -> int:
         """Read what is waiting (bounded per call) into the file; how many bytes."""
         total = 0
+        self.file.follow()  # once per drain: one stat of NAME.log
         while total < MAX_PER_WAKE:
             try:
                 chunk = os.read(self.read_fd, READ_CHUNK)
