@@ -28,6 +28,13 @@ EXTRA_PACKAGES=(
     python3-venv python3-yaml python3-cryptography python3-requests
     rsyslog rsyslog-gnutls logrotate sudo procps ca-certificates
 )
+# Debian's own nginx, enabled by its package, for the `systemd_unit` watch claims (Molecule's
+# systemd_unit_nginx, tests/systemd/). bullseye's `nginx` means nginx-core and its image,
+# XSLT and GeoIP modules; nginx-light is the same daemon and unit with fewer modules.
+case "$SUITE" in
+    bullseye) EXTRA_PACKAGES+=(nginx-light) ;;
+    *) EXTRA_PACKAGES+=(nginx) ;;
+esac
 # Units that have nothing to do in a container and only make the boot noisy or slow.
 MASKED_UNITS=(
     systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
@@ -103,6 +110,11 @@ rm -f "$ROOT/usr/sbin/policy-rc.d"
 umount "$ROOT/proc"
 
 log "configuring systemd for a container"
+# A link to /lib/...: test the link itself, not its target on the build host.
+if [ ! -L "$ROOT/etc/systemd/system/multi-user.target.wants/nginx.service" ]; then
+    log "nginx.service is not enabled after its install; see $WORK/$SUITE.apt.log"
+    exit 1
+fi
 : >"$ROOT/etc/machine-id"
 rm -f "$ROOT/var/lib/dbus/machine-id"
 for unit in "${MASKED_UNITS[@]}"; do
