@@ -110,7 +110,7 @@ def test_a_systemd_unit_watch_restarts_nginx_through_systemctl_and_never_starts_
     assert masters == [str(again["pids"][0])], "one nginx master, the one systemd started"
     for pid, _args in nginx:
         cgroup = box.sh(f"cat /proc/{pid}/cgroup").stdout
-        assert "nginx.service" in cgroup and "procguard" not in cgroup, f"nginx {pid} outside nginx.service"
+        assert re.search(r"/nginx\.service$", cgroup, re.M) and "procguard" not in cgroup, f"nginx {pid}: {cgroup}"
     log = box.sh("journalctl -u procguard --no-pager -o cat").stdout
     assert re.search(r"PG1004 process started watch=web .*argv=\"systemctl restart --no-block nginx.service\"", log)
 
