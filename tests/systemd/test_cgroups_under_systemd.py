@@ -165,3 +165,16 @@ def test_the_holder_refuses_a_manual_stop_and_its_end_is_survived(box):
     assert "procguard-watches.service/watch-svc" in cgroup, cgroup
     wait_until(lambda: re.search(r"├─holder\n\s+│ └─(\d+) \S*sleep infinity", cgroup_tree(box, "procguard-watches")),
                30, interval=0.3, what="the holder's new sleep in its leaf")
+
+
+def test_every_service_taken_down_on_purpose_as_the_docs_say_and_back_with_the_agent(box):
+    """docs/trees.md: stop the agent, then `systemctl kill procguard-watches`."""
+    box.sh("systemctl stop procguard", check=True, timeout=60)
+    box.sh("systemctl kill procguard-watches", check=True)
+    wait_until(lambda: "sleep 3100" not in box.sh("ps -eo args=").stdout, 30, interval=0.3,
+               what="every service of the holder gone")
+    wait_until(lambda: box.sh("systemctl is-active procguard-watches").stdout.strip() == "active", 30,
+               interval=0.3, what="the holder up again, empty")
+    box.sh("systemctl start procguard", check=True, timeout=90)
+    wait_until(lambda: _running(box), 30, interval=0.3, what="every watch running again")
+    assert "procguard-watches.service/watch-svc" in box.sh(f"cat /proc/{watch(box, 'svc')['pids'][0]}/cgroup").stdout
