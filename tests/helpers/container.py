@@ -7,12 +7,16 @@ PyYAML, cryptography and requests, under a unit made from the packaged one.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import shutil
 import subprocess
 import tempfile
-from typing import List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import pytest
 
 from .wait import wait_until
 
@@ -65,6 +69,11 @@ class Container:
             self.put(handle.read(), "/etc/systemd/system/procguard-watches.service")
         self.sh("systemctl daemon-reload", check=True)
 
+    def status(self) -> Dict[str, Any]:
+        """`procguard status --json` in the container; {} while the agent does not answer."""
+        done = self.sh(f"{CLI} status --json")
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
     def ensure_packages(self, packages: List[str]) -> Optional[str]:
         """Install Debian packages the image lacks from .debs fetched on the host (the
         container has no network); None when done, else why not."""
@@ -89,6 +98,28 @@ class Container:
 
     def remove(self) -> None:
         subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, timeout=60)
+
+
+CLI = "PYTHONPATH=/opt/procguard/lib python3 -m procguard.cli.main"
+
+
+@contextlib.contextmanager
+def agent_box(config: str, packages: Sequence[str] = (), suite: str = "bookworm") -> Iterator[Container]:
+    """A systemd container with the agent's units installed and `config` in place (not yet
+    started), and `packages` installed; removed afterwards. Fails the test where it cannot be."""
+    why = docker_ready()
+    if why:
+        pytest.fail(f"container tests need the docker engine and images: {why}")
+    box = Container(suite).start()
+    try:
+        why = box.ensure_packages(list(packages)) if packages else None
+        if why:
+            pytest.fail(why)
+        box.install_agent()
+        box.put(config, "/etc/procguard/watches.yaml")
+        yield box
+    finally:
+        box.remove()
 
 
 def agent_unit() -> str:

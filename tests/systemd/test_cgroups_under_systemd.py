@@ -15,7 +15,7 @@ import pytest
 
 from helpers.wait import wait_until
 
-from helpers.container import Container, docker_ready
+from helpers.container import CLI, Container, agent_box
 
 CONFIG = """\
 version: 1
@@ -34,27 +34,15 @@ watches:
 
 @pytest.fixture(scope="module")
 def box() -> Iterator[Container]:
-    why = docker_ready()
-    if why:
-        pytest.fail(f"container tests need the docker engine and images: {why}")
-    box = Container("bookworm").start()
-    try:
-        why = box.ensure_packages(["nginx"])
-        if why:
-            pytest.fail(why)
+    with agent_box(CONFIG, packages=["nginx"]) as box:
         box.sh("systemctl is-enabled nginx && systemctl is-active nginx", check=True)
-        box.install_agent()
-        box.put(CONFIG, "/etc/procguard/watches.yaml")
         box.sh("systemctl start procguard", check=True, timeout=90)
         wait_until(lambda: _running(box), 30, interval=0.3, what="every watch running")
         yield box
-    finally:
-        box.remove()
 
 
 def status(box: Container) -> Dict:
-    done = box.sh("PYTHONPATH=/opt/procguard/lib python3 -m procguard.cli.main status --json")
-    return json.loads(done.stdout) if done.stdout.strip() else {}
+    return box.status()
 
 
 def _running(box: Container) -> bool:
@@ -128,7 +116,7 @@ def test_service_output_goes_to_the_journal_under_the_watch_name_stderr_at_warni
 def test_check_warns_when_a_start_command_is_also_an_enabled_units(box):
     box.put("version: 1\nwatches:\n  - name: web\n    start: {argv: [/usr/sbin/nginx, -g, 'daemon off;']}\n",
             "/var/tmp/double.yaml")
-    done = box.sh("PYTHONPATH=/opt/procguard/lib python3 -m procguard.cli.main check /var/tmp/double.yaml")
+    done = box.sh(f"{CLI} check /var/tmp/double.yaml")
     assert done.returncode == 0
     assert "warning: watches[0].start.argv[0]: /usr/sbin/nginx is also started by the enabled unit nginx.service" \
         in done.stderr

@@ -6,12 +6,11 @@ packaged unit without the holder, in a Debian bookworm container booting systemd
 
 from __future__ import annotations
 
-import json
 from typing import Dict, Iterator, List
 
 import pytest
 
-from helpers.container import Container, docker_ready
+from helpers.container import CLI, Container, agent_box
 from helpers.wait import wait_until
 
 CONFIG = """\
@@ -21,26 +20,16 @@ watches:
     start: {argv: ["sleep 32001 & (sleep 32002 &); exec sleep 32000"], shell: true, ready: {alive_for: 0}}
     match: {cmdline: "^sleep 32000$"}
 """
-CLI = "PYTHONPATH=/opt/procguard/lib python3 -m procguard.cli.main"
 
 
 @pytest.fixture(scope="module")
 def box() -> Iterator[Container]:
-    why = docker_ready()
-    if why:
-        pytest.fail(f"container tests need the docker engine and images: {why}")
-    box = Container("bookworm").start()
-    try:
-        box.install_agent()
-        box.put(CONFIG, "/etc/procguard/watches.yaml")
+    with agent_box(CONFIG) as box:
         yield box
-    finally:
-        box.remove()
 
 
 def status(box: Container) -> Dict:
-    done = box.sh(f"{CLI} status --json")
-    return json.loads(done.stdout) if done.stdout.strip() else {}
+    return box.status()
 
 
 def svc(box: Container) -> Dict:
