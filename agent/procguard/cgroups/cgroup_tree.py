@@ -234,12 +234,16 @@ class CgroupTree:
 
     def _tracks(self, watch: str) -> List[str]:
         """The watch's v2 cgroup, and its cgroup of the earlier layout while that holds anything."""
-        track = self._track(watch)
+        return [t for t in (self._track(watch), self._earlier_of(watch)) if t is not None]
+
+    def _earlier_of(self, watch: str) -> Optional[str]:
+        """The watch's cgroup of the earlier layout while it holds anything; once it is empty
+        it is removed and forgotten: the upgrade is over for this watch."""
         earlier = self._earlier.get(watch)
         if earlier is not None and (cgfs.remove_dir(earlier) or not os.path.isdir(earlier)):
-            del self._earlier[watch]   # emptied and removed: the upgrade is over for this watch
-            earlier = None
-        return [t for t in (track, earlier) if t is not None]
+            del self._earlier[watch]
+            return None
+        return earlier
 
     def has_members(self, watch: str, groups: Sequence[int] = ()) -> bool:
         if groups:
@@ -266,7 +270,8 @@ class CgroupTree:
         """Remove the watch's cgroups if nothing runs in them any more."""
         for _version, directory in (self._paths(watch) or {}).values():
             cgfs.remove_dir(directory)
-        self._tracks(watch)
+        self._earlier_of(watch)  # removed if empty
+        self._earlier.pop(watch, None)
         self._dirs.pop(watch, None)
         self._limits.pop(watch, None)
         self._watches.pop(watch, None)
