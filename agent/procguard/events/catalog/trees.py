@@ -9,8 +9,11 @@ MESSAGES = (
             ("mode", "detail"),
             "How the agent follows what each service forks: `cgroup` (a cgroup per watch) or "
             "`process-group` (the session and process group of each started service, where no "
-            "cgroup can be written). Logged once at start.",
-            "For cgroups under systemd, give the agent's unit Delegate=yes."),
+            "cgroup can be written). Logged once at start; under systemd, `detail` ends in "
+            "`held by procguard-watches.service` when the watches live in the holder unit.",
+            "Under systemd, install procguard-watches.service beside the agent's unit (the package "
+            "and the role ship both): without it the watches live in the agent's own unit "
+            "(Delegate=yes) and systemd warns about them at every agent restart."),
     Message("PG1102", "limit_not_enforced", "warning", "limit not enforced",
             ("watch", "limit", "value", "reason"),
             "A configured limit could not be put in force on this host (no such controller, "
