@@ -61,7 +61,8 @@ def main_pid(box: Container, unit: str) -> int:
 def cgroup_tree(box: Container, unit: str) -> str:
     """The CGroup: part of `systemctl status UNIT`, without the log lines after it."""
     text = box.sh(f"systemctl status {unit} --no-pager -l").stdout
-    return text[text.index("CGroup:"):].split("\n\n")[0]
+    at = text.find("CGroup:")
+    return text[at:].split("\n\n")[0] if at >= 0 else ""  # none while the unit is stopped
 
 
 def test_systemctl_status_shows_each_watch_in_its_own_cgroup_of_the_holder_and_the_agent_alone(box):
@@ -146,13 +147,26 @@ def test_the_holder_refuses_a_manual_stop_and_its_end_is_survived(box):
     refused = box.sh("systemctl stop procguard-watches")
     assert refused.returncode != 0 and "refuse" in (refused.stderr + refused.stdout).lower()
     before = watch(box, "svc")["pids"]
-    box.sh(f"kill -9 {main_pid(box, 'procguard-watches.service')}", check=True)
-    again = wait_until(lambda: (lambda w: w if w["state"] == "running" and w["pids"] and w["pids"] != before
-                                else None)(watch(box, "svc")), 60, interval=0.3, what="svc started again")
+    killed = main_pid(box, "procguard-watches.service")
+    box.sh(f"kill -9 {killed}", check=True)
+    holder = wait_until(lambda: (lambda pid: pid if pid not in (0, killed) and box.sh(
+        "systemctl is-active procguard-watches").stdout.strip() == "active" else None)(
+        main_pid(box, "procguard-watches.service")), 60, interval=0.3, what="the holder started again")
+
+    def settled():
+        # the agent may restart svc while systemd is still stopping the holder, and systemd
+        # then ends it again: wait for svc's new process in the holder's new cgroup tree,
+        # beside the holder's new sleep in its leaf
+        tree, svc = cgroup_tree(box, "procguard-watches"), watch(box, "svc")
+        leaf = re.search(r"├─holder\n\s+│ └─(\d+) \S*sleep infinity", tree)
+        fresh = svc["state"] == "running" and svc["pids"] and svc["pids"] != before
+        if leaf and int(leaf.group(1)) == holder and fresh and f"{svc['pids'][0]} sleep 31000" in tree:
+            return svc
+        return None
+
+    again = wait_until(settled, 60, interval=0.3, what="svc running in the new holder, its sleep in its leaf")
     cgroup = box.sh(f"cat /proc/{again['pids'][0]}/cgroup").stdout
     assert "procguard-watches.service/watch-svc" in cgroup, cgroup
-    wait_until(lambda: re.search(r"├─holder\n\s+│ └─(\d+) \S*sleep infinity", cgroup_tree(box, "procguard-watches")),
-               30, interval=0.3, what="the holder's new sleep in its leaf")
 
 
 def test_every_service_taken_down_on_purpose_as_the_docs_say_and_back_with_the_agent(box):
